@@ -1,0 +1,455 @@
+/**
+ * Reply and notification encoding. Pure: builds byte arrays, never writes them.
+ *
+ * A frame is returned as an iovec (`Buffer[]`): the 16-byte fuse_out_header first,
+ * then payload pieces, so large read data goes to the device without a copy.
+ * Only `encodeError` negates an errno; everywhere else errnos are positive.
+ */
+import { OFFSET_MAX, NotifyCode, Size, direntAlign } from './abi.ts';
+import type {
+  Attr,
+  AttrOut,
+  CreateOut,
+  EntryOut,
+  FileLock,
+  InitOut,
+  IoctlOut,
+  NodeId,
+  OpenOut,
+  StatfsOut,
+  Statx,
+  StatxOut,
+  Unique,
+} from './types.ts';
+
+const TWO32 = 4294967296;
+
+/** Write a non-negative integer number as u64 LE. */
+export function writeU64n(b: Buffer, off: number, n: number): void {
+  const v = n < 0 ? 0 : n;
+  b.writeUInt32LE(v % TWO32 >>> 0, off);
+  b.writeUInt32LE(Math.floor(v / TWO32) >>> 0, off + 4);
+}
+
+/** Write a signed integer number as s64 LE. */
+export function writeS64n(b: Buffer, off: number, n: number): void {
+  if (n >= 0) writeU64n(b, off, n);
+  else b.writeBigInt64LE(BigInt(Math.trunc(n)), off);
+}
+
+/** Total byte length of an iovec. */
+export function iovLength(iov: readonly Buffer[]): number {
+  let n = 0;
+  for (const b of iov) n += b.length;
+  return n;
+}
+
+/**
+ * A success reply: header plus payload pieces. The header's len covers everything.
+ * **Used by:** every opcode that replies.
+ */
+export function encodeReply(unique: Unique, payload: Buffer | readonly Buffer[] = []): Buffer[] {
+  const pieces = Buffer.isBuffer(payload) ? [payload] : payload;
+  const h = Buffer.allocUnsafe(Size.OUT_HEADER);
+  h.writeUInt32LE(Size.OUT_HEADER + iovLength(pieces), 0);
+  h.writeInt32LE(0, 4);
+  h.writeBigUInt64LE(unique, 8);
+  return [h, ...pieces];
+}
+
+/**
+ * An error reply: header only, error = −errno. errno must be in 1..999.
+ * **Used by:** every opcode that replies.
+ */
+export function encodeError(unique: Unique, errno: number): Buffer {
+  if (!Number.isInteger(errno) || errno <= 0 || errno >= 1000) {
+    throw new RangeError(`errno must be in 1..999, got ${errno}`);
+  }
+  const h = Buffer.allocUnsafe(Size.OUT_HEADER);
+  h.writeUInt32LE(Size.OUT_HEADER, 0);
+  h.writeInt32LE(-errno, 4);
+  h.writeBigUInt64LE(unique, 8);
+  return h;
+}
+
+/** fuse_attr into `b` at `off` (88 bytes). */
+export function writeAttr(b: Buffer, off: number, a: Attr): void {
+  b.writeBigUInt64LE(a.ino, off);
+  writeU64n(b, off + 8, a.size);
+  writeU64n(b, off + 16, a.blocks);
+  writeS64n(b, off + 24, a.atime);
+  writeS64n(b, off + 32, a.mtime);
+  writeS64n(b, off + 40, a.ctime);
+  b.writeUInt32LE(a.atimensec >>> 0, off + 48);
+  b.writeUInt32LE(a.mtimensec >>> 0, off + 52);
+  b.writeUInt32LE(a.ctimensec >>> 0, off + 56);
+  b.writeUInt32LE(a.mode >>> 0, off + 60);
+  b.writeUInt32LE(a.nlink >>> 0, off + 64);
+  b.writeUInt32LE(a.uid >>> 0, off + 68);
+  b.writeUInt32LE(a.gid >>> 0, off + 72);
+  b.writeUInt32LE(a.rdev >>> 0, off + 76);
+  b.writeUInt32LE(a.blksize >>> 0, off + 80);
+  b.writeUInt32LE(a.flags >>> 0, off + 84);
+}
+
+/** fuse_entry_out into `b` at `off` (128 bytes). */
+export function writeEntryOut(b: Buffer, off: number, e: EntryOut): void {
+  b.writeBigUInt64LE(e.nodeid, off);
+  b.writeBigUInt64LE(e.generation, off + 8);
+  writeU64n(b, off + 16, e.entryValid);
+  writeU64n(b, off + 24, e.attrValid);
+  b.writeUInt32LE(e.entryValidNsec >>> 0, off + 32);
+  b.writeUInt32LE(e.attrValidNsec >>> 0, off + 36);
+  writeAttr(b, off + 40, e.attr);
+}
+
+/** **Used by:** LOOKUP, MKNOD, MKDIR, SYMLINK, LINK. */
+export function encodeEntryOut(e: EntryOut): Buffer {
+  const b = Buffer.allocUnsafe(Size.ENTRY_OUT);
+  writeEntryOut(b, 0, e);
+  return b;
+}
+
+/** **Used by:** GETATTR, SETATTR. */
+export function encodeAttrOut(a: AttrOut): Buffer {
+  const b = Buffer.allocUnsafe(Size.ATTR_OUT);
+  writeU64n(b, 0, a.attrValid);
+  b.writeUInt32LE(a.attrValidNsec >>> 0, 8);
+  b.writeUInt32LE(0, 12);
+  writeAttr(b, 16, a.attr);
+  return b;
+}
+
+function writeOpenOut(b: Buffer, off: number, o: OpenOut): void {
+  b.writeBigUInt64LE(o.fh, off);
+  b.writeUInt32LE(o.openFlags >>> 0, off + 8);
+  b.writeInt32LE(o.backingId | 0, off + 12);
+}
+
+/** **Used by:** OPEN, OPENDIR. */
+export function encodeOpenOut(o: OpenOut): Buffer {
+  const b = Buffer.allocUnsafe(Size.OPEN_OUT);
+  writeOpenOut(b, 0, o);
+  return b;
+}
+
+/** fuse_entry_out + fuse_open_out. **Used by:** CREATE, TMPFILE. */
+export function encodeCreateOut(c: CreateOut): Buffer {
+  const b = Buffer.allocUnsafe(Size.ENTRY_OUT + Size.OPEN_OUT);
+  writeEntryOut(b, 0, c.entry);
+  writeOpenOut(b, Size.ENTRY_OUT, c.open);
+  return b;
+}
+
+/** fuse_write_out {u32 size; u32 padding}. **Used by:** WRITE, COPY_FILE_RANGE. */
+export function encodeWriteOut(size: number): Buffer {
+  const b = Buffer.alloc(Size.WRITE_OUT);
+  b.writeUInt32LE(size >>> 0, 0);
+  return b;
+}
+
+/** fuse_copy_file_range_out {u64 bytes_copied}. **Used by:** COPY_FILE_RANGE_64. */
+export function encodeCopyFileRangeOut(bytesCopied: number): Buffer {
+  const b = Buffer.allocUnsafe(Size.COPY_FILE_RANGE_OUT);
+  writeU64n(b, 0, bytesCopied);
+  return b;
+}
+
+/** fuse_statfs_out (fuse_kstatfs, 80 bytes). **Used by:** STATFS. */
+export function encodeStatfsOut(s: StatfsOut): Buffer {
+  const b = Buffer.alloc(Size.STATFS_OUT);
+  writeU64n(b, 0, s.blocks);
+  writeU64n(b, 8, s.bfree);
+  writeU64n(b, 16, s.bavail);
+  writeU64n(b, 24, s.files);
+  writeU64n(b, 32, s.ffree);
+  b.writeUInt32LE(s.bsize >>> 0, 40);
+  b.writeUInt32LE(s.namelen >>> 0, 44);
+  b.writeUInt32LE(s.frsize >>> 0, 48);
+  return b;
+}
+
+/** fuse_getxattr_out {u32 size; u32 padding}: the size probe answer. **Used by:** GETXATTR, LISTXATTR (with size 0). */
+export function encodeGetxattrOut(size: number): Buffer {
+  const b = Buffer.alloc(Size.GETXATTR_OUT);
+  b.writeUInt32LE(size >>> 0, 0);
+  return b;
+}
+
+/** fuse_lk_out. **Used by:** GETLK. */
+export function encodeLkOut(lk: FileLock): Buffer {
+  const b = Buffer.alloc(Size.LK_OUT);
+  b.writeBigUInt64LE(lk.start, 0);
+  b.writeBigUInt64LE(lk.end > OFFSET_MAX ? OFFSET_MAX : lk.end, 8);
+  b.writeUInt32LE(lk.type >>> 0, 16);
+  b.writeUInt32LE(lk.pid >>> 0, 20);
+  return b;
+}
+
+/** fuse_init_out (64 bytes); flags split into flags and flags2. **Used by:** INIT. */
+export function encodeInitOut(o: InitOut): Buffer {
+  const b = Buffer.alloc(Size.INIT_OUT);
+  b.writeUInt32LE(o.major, 0);
+  b.writeUInt32LE(o.minor, 4);
+  b.writeUInt32LE(o.maxReadahead >>> 0, 8);
+  b.writeUInt32LE(Number(o.flags & 0xffffffffn), 12);
+  b.writeUInt16LE(o.maxBackground & 0xffff, 16);
+  b.writeUInt16LE(o.congestionThreshold & 0xffff, 18);
+  b.writeUInt32LE(o.maxWrite >>> 0, 20);
+  b.writeUInt32LE(o.timeGran >>> 0, 24);
+  b.writeUInt16LE(o.maxPages & 0xffff, 28);
+  b.writeUInt16LE(o.mapAlignment & 0xffff, 30);
+  b.writeUInt32LE(Number((o.flags >> 32n) & 0xffffffffn), 32);
+  b.writeUInt32LE(o.maxStackDepth >>> 0, 36);
+  b.writeUInt16LE(o.requestTimeout & 0xffff, 40);
+  return b;
+}
+
+/** fuse_bmap_out. **Used by:** BMAP. */
+export function encodeBmapOut(block: bigint): Buffer {
+  const b = Buffer.allocUnsafe(Size.BMAP_OUT);
+  b.writeBigUInt64LE(block, 0);
+  return b;
+}
+
+/** fuse_ioctl_out, then iovecs (RETRY) or output data. **Used by:** IOCTL. */
+export function encodeIoctlOut(o: IoctlOut): Buffer[] {
+  const inIovs = o.inIovs ?? [];
+  const outIovs = o.outIovs ?? [];
+  const b = Buffer.alloc(Size.IOCTL_OUT);
+  b.writeInt32LE(o.result | 0, 0);
+  b.writeUInt32LE(o.flags >>> 0, 4);
+  b.writeUInt32LE(inIovs.length, 8);
+  b.writeUInt32LE(outIovs.length, 12);
+  const pieces: Buffer[] = [b];
+  if (inIovs.length + outIovs.length > 0) {
+    const iov = Buffer.alloc((inIovs.length + outIovs.length) * Size.IOCTL_IOVEC);
+    [...inIovs, ...outIovs].forEach((v, i) => {
+      iov.writeBigUInt64LE(v.base, i * 16);
+      writeU64n(iov, i * 16 + 8, v.len);
+    });
+    pieces.push(iov);
+  }
+  if (o.data && o.data.length > 0) pieces.push(o.data);
+  return pieces;
+}
+
+/** fuse_poll_out. **Used by:** POLL. */
+export function encodePollOut(revents: number): Buffer {
+  const b = Buffer.alloc(Size.POLL_OUT);
+  b.writeUInt32LE(revents >>> 0, 0);
+  return b;
+}
+
+/** fuse_lseek_out. **Used by:** LSEEK. */
+export function encodeLseekOut(offset: number): Buffer {
+  const b = Buffer.allocUnsafe(Size.LSEEK_OUT);
+  writeS64n(b, 0, offset);
+  return b;
+}
+
+function writeSxTime(b: Buffer, off: number, t: { tvSec: bigint; tvNsec: number }): void {
+  b.writeBigInt64LE(t.tvSec, off);
+  b.writeUInt32LE(t.tvNsec >>> 0, off + 8);
+  b.writeInt32LE(0, off + 12);
+}
+
+/** fuse_statx (256 bytes) into `b` at `off`. */
+export function writeStatx(b: Buffer, off: number, s: Statx): void {
+  b.fill(0, off, off + Size.STATX);
+  b.writeUInt32LE(s.mask >>> 0, off);
+  b.writeUInt32LE(s.blksize >>> 0, off + 4);
+  b.writeBigUInt64LE(s.attributes, off + 8);
+  b.writeUInt32LE(s.nlink >>> 0, off + 16);
+  b.writeUInt32LE(s.uid >>> 0, off + 20);
+  b.writeUInt32LE(s.gid >>> 0, off + 24);
+  b.writeUInt16LE(s.mode & 0xffff, off + 28);
+  b.writeBigUInt64LE(s.ino, off + 32);
+  writeU64n(b, off + 40, s.size);
+  writeU64n(b, off + 48, s.blocks);
+  b.writeBigUInt64LE(s.attributesMask, off + 56);
+  writeSxTime(b, off + 64, s.atime);
+  writeSxTime(b, off + 80, s.btime);
+  writeSxTime(b, off + 96, s.ctime);
+  writeSxTime(b, off + 112, s.mtime);
+  b.writeUInt32LE(s.rdevMajor >>> 0, off + 128);
+  b.writeUInt32LE(s.rdevMinor >>> 0, off + 132);
+  b.writeUInt32LE(s.devMajor >>> 0, off + 136);
+  b.writeUInt32LE(s.devMinor >>> 0, off + 140);
+}
+
+/** fuse_statx_out (288 bytes). **Used by:** STATX. */
+export function encodeStatxOut(o: StatxOut): Buffer {
+  const b = Buffer.alloc(Size.STATX_OUT);
+  writeU64n(b, 0, o.attrValid);
+  b.writeUInt32LE(o.attrValidNsec >>> 0, 8);
+  b.writeUInt32LE(o.flags >>> 0, 12);
+  writeStatx(b, 32, o.statx);
+  return b;
+}
+
+// ── Directory entries ────────────────────────────────────────────────────────
+
+/**
+ * Packs fuse_dirent / fuse_direntplus records, each padded to 8 bytes, into a
+ * buffer no larger than the kernel's request size. `add` returns false when the
+ * record does not fit; the caller stops there and the kernel asks again from the
+ * last `off` it received.
+ * **Used by:** READDIR (`add`), READDIRPLUS (`addPlus`).
+ */
+export class DirentPacker {
+  readonly #buf: Buffer;
+  #pos = 0;
+  #count = 0;
+
+  constructor(maxSize: number) {
+    this.#buf = Buffer.alloc(maxSize);
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  get size(): number {
+    return this.#pos;
+  }
+
+  /** Append a READDIR record: {u64 ino; u64 off; u32 namelen; u32 type; name} padded to 8. */
+  add(ino: bigint, off: bigint, type: number, name: string | Buffer): boolean {
+    const nb = typeof name === 'string' ? Buffer.from(name) : name;
+    const reclen = direntAlign(Size.DIRENT + nb.length);
+    if (this.#pos + reclen > this.#buf.length) return false;
+    const b = this.#buf;
+    const p = this.#pos;
+    b.writeBigUInt64LE(ino, p);
+    b.writeBigUInt64LE(off, p + 8);
+    b.writeUInt32LE(nb.length, p + 16);
+    b.writeUInt32LE(type >>> 0, p + 20);
+    nb.copy(b, p + Size.DIRENT);
+    b.fill(0, p + Size.DIRENT + nb.length, p + reclen);
+    this.#pos += reclen;
+    this.#count++;
+    return true;
+  }
+
+  /** Append a READDIRPLUS record: fuse_entry_out then fuse_dirent, padded to 8. */
+  addPlus(entry: EntryOut, off: bigint, type: number, name: string | Buffer): boolean {
+    const nb = typeof name === 'string' ? Buffer.from(name) : name;
+    const reclen = direntAlign(Size.DIRENTPLUS + nb.length);
+    if (this.#pos + reclen > this.#buf.length) return false;
+    const b = this.#buf;
+    const p = this.#pos;
+    writeEntryOut(b, p, entry);
+    const d = p + Size.ENTRY_OUT;
+    b.writeBigUInt64LE(entry.attr.ino, d);
+    b.writeBigUInt64LE(off, d + 8);
+    b.writeUInt32LE(nb.length, d + 16);
+    b.writeUInt32LE(type >>> 0, d + 20);
+    nb.copy(b, d + Size.DIRENT);
+    b.fill(0, d + Size.DIRENT + nb.length, p + reclen);
+    this.#pos += reclen;
+    this.#count++;
+    return true;
+  }
+
+  /** The packed bytes (a view). */
+  finish(): Buffer {
+    return this.#buf.subarray(0, this.#pos);
+  }
+}
+
+/** Directory entry type (DT_*) from a mode's S_IFMT bits. */
+export function modeToDirentType(mode: number): number {
+  return (mode >>> 12) & 0xf;
+}
+
+// ── Notifications ────────────────────────────────────────────────────────────
+
+function notifyFrame(code: number, payload: readonly Buffer[]): Buffer[] {
+  const h = Buffer.allocUnsafe(Size.OUT_HEADER);
+  h.writeUInt32LE(Size.OUT_HEADER + iovLength(payload), 0);
+  h.writeInt32LE(code, 4);
+  h.writeBigUInt64LE(0n, 8);
+  return [h, ...payload];
+}
+
+function nameWithNul(name: string | Buffer): Buffer {
+  const nb = typeof name === 'string' ? Buffer.from(name) : name;
+  const out = Buffer.allocUnsafe(nb.length + 1);
+  nb.copy(out, 0);
+  out[nb.length] = 0;
+  return out;
+}
+
+/** Wake pollers registered with kernel handle `kh`. */
+export function encodeNotifyPoll(kh: bigint): Buffer[] {
+  const b = Buffer.allocUnsafe(Size.NOTIFY_POLL_WAKEUP_OUT);
+  b.writeBigUInt64LE(kh, 0);
+  return notifyFrame(NotifyCode.POLL, [b]);
+}
+
+/** Invalidate an inode's attributes (off < 0) or cached data in [off, off+len) (len ≤ 0: to EOF). */
+export function encodeNotifyInvalInode(ino: NodeId, off: number, len: number): Buffer[] {
+  const b = Buffer.allocUnsafe(Size.NOTIFY_INVAL_INODE_OUT);
+  b.writeBigUInt64LE(ino, 0);
+  writeS64n(b, 8, off);
+  writeS64n(b, 16, len);
+  return notifyFrame(NotifyCode.INVAL_INODE, [b]);
+}
+
+/** Invalidate the dentry `name` in `parent`. flags: InvalEntryFlag.EXPIRE_ONLY (needs HAS_EXPIRE_ONLY). */
+export function encodeNotifyInvalEntry(parent: NodeId, name: string | Buffer, flags = 0): Buffer[] {
+  const nm = nameWithNul(name);
+  const b = Buffer.allocUnsafe(Size.NOTIFY_INVAL_ENTRY_OUT);
+  b.writeBigUInt64LE(parent, 0);
+  b.writeUInt32LE(nm.length - 1, 8);
+  b.writeUInt32LE(flags >>> 0, 12);
+  return notifyFrame(NotifyCode.INVAL_ENTRY, [b, nm]);
+}
+
+/** Tell the kernel `name` in `parent` (node `child`) was deleted: INVAL_ENTRY plus fsnotify. */
+export function encodeNotifyDelete(parent: NodeId, child: NodeId, name: string | Buffer): Buffer[] {
+  const nm = nameWithNul(name);
+  const b = Buffer.alloc(Size.NOTIFY_DELETE_OUT);
+  b.writeBigUInt64LE(parent, 0);
+  b.writeBigUInt64LE(child, 8);
+  b.writeUInt32LE(nm.length - 1, 16);
+  return notifyFrame(NotifyCode.DELETE, [b, nm]);
+}
+
+/** Push `data` into the page cache of `nodeid` at `offset` (may extend the cached size). */
+export function encodeNotifyStore(nodeid: NodeId, offset: number, data: Buffer): Buffer[] {
+  const b = Buffer.alloc(Size.NOTIFY_STORE_OUT);
+  b.writeBigUInt64LE(nodeid, 0);
+  writeU64n(b, 8, offset);
+  b.writeUInt32LE(data.length, 16);
+  return notifyFrame(NotifyCode.STORE, [b, data]);
+}
+
+/** Ask for cached data of `nodeid`; the answer arrives as a NOTIFY_REPLY request with unique = notifyUnique. */
+export function encodeNotifyRetrieve(notifyUnique: bigint, nodeid: NodeId, offset: number, size: number): Buffer[] {
+  const b = Buffer.alloc(Size.NOTIFY_RETRIEVE_OUT);
+  b.writeBigUInt64LE(notifyUnique, 0);
+  b.writeBigUInt64LE(nodeid, 8);
+  writeU64n(b, 16, offset);
+  b.writeUInt32LE(size >>> 0, 24);
+  return notifyFrame(NotifyCode.RETRIEVE, [b]);
+}
+
+/** Ask the kernel to re-send every request still in flight (unique |= UNIQUE_RESEND). // since 7.40 */
+export function encodeNotifyResend(): Buffer[] {
+  return notifyFrame(NotifyCode.RESEND, []);
+}
+
+/** Bump the dentry epoch: every cached dentry fails its next revalidation. // since 7.44 */
+export function encodeNotifyIncEpoch(): Buffer[] {
+  return notifyFrame(NotifyCode.INC_EPOCH, []);
+}
+
+/** Ask the kernel to drop (and FORGET) these node ids if unused. // since 7.45 */
+export function encodeNotifyPrune(nodeids: readonly NodeId[]): Buffer[] {
+  const b = Buffer.alloc(Size.NOTIFY_PRUNE_OUT + nodeids.length * 8);
+  b.writeUInt32LE(nodeids.length, 0);
+  nodeids.forEach((id, i) => b.writeBigUInt64LE(id, Size.NOTIFY_PRUNE_OUT + i * 8));
+  return notifyFrame(NotifyCode.PRUNE, [b]);
+}
