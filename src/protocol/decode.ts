@@ -8,6 +8,7 @@
  */
 import { ProtocolError } from '../errors.ts';
 import { ExtType, Opcode, Size } from './abi.ts';
+import { OPCODES, opSpec } from './opcodes.ts';
 import { Reader } from './reader.ts';
 import type {
   FileHandle,
@@ -103,23 +104,10 @@ export type OpName = keyof RequestBodies;
 export type Request = { [K in OpName]: { op: K; header: InHeader; body: RequestBodies[K]; ext?: RequestExt } }[OpName];
 export type RequestOf<K extends OpName> = Extract<Request, { op: K }>;
 
-/** Opcode number → op name, for every opcode this codec knows. */
-export const OP_NAMES: Readonly<Record<number, OpName>> = Object.freeze({
-  [Opcode.LOOKUP]: 'lookup', [Opcode.FORGET]: 'forget', [Opcode.GETATTR]: 'getattr', [Opcode.SETATTR]: 'setattr',
-  [Opcode.READLINK]: 'readlink', [Opcode.SYMLINK]: 'symlink', [Opcode.MKNOD]: 'mknod', [Opcode.MKDIR]: 'mkdir',
-  [Opcode.UNLINK]: 'unlink', [Opcode.RMDIR]: 'rmdir', [Opcode.RENAME]: 'rename', [Opcode.LINK]: 'link',
-  [Opcode.OPEN]: 'open', [Opcode.READ]: 'read', [Opcode.WRITE]: 'write', [Opcode.STATFS]: 'statfs',
-  [Opcode.RELEASE]: 'release', [Opcode.FSYNC]: 'fsync', [Opcode.SETXATTR]: 'setxattr', [Opcode.GETXATTR]: 'getxattr',
-  [Opcode.LISTXATTR]: 'listxattr', [Opcode.REMOVEXATTR]: 'removexattr', [Opcode.FLUSH]: 'flush', [Opcode.INIT]: 'init',
-  [Opcode.OPENDIR]: 'opendir', [Opcode.READDIR]: 'readdir', [Opcode.RELEASEDIR]: 'releasedir', [Opcode.FSYNCDIR]: 'fsyncdir',
-  [Opcode.GETLK]: 'getlk', [Opcode.SETLK]: 'setlk', [Opcode.SETLKW]: 'setlkw', [Opcode.ACCESS]: 'access',
-  [Opcode.CREATE]: 'create', [Opcode.INTERRUPT]: 'interrupt', [Opcode.BMAP]: 'bmap', [Opcode.DESTROY]: 'destroy',
-  [Opcode.IOCTL]: 'ioctl', [Opcode.POLL]: 'poll', [Opcode.NOTIFY_REPLY]: 'notify_reply', [Opcode.BATCH_FORGET]: 'batch_forget',
-  [Opcode.FALLOCATE]: 'fallocate', [Opcode.READDIRPLUS]: 'readdirplus', [Opcode.RENAME2]: 'rename', [Opcode.LSEEK]: 'lseek',
-  [Opcode.COPY_FILE_RANGE]: 'copy_file_range', [Opcode.SETUPMAPPING]: 'setupmapping', [Opcode.REMOVEMAPPING]: 'removemapping',
-  [Opcode.SYNCFS]: 'syncfs', [Opcode.TMPFILE]: 'tmpfile', [Opcode.STATX]: 'statx', [Opcode.COPY_FILE_RANGE_64]: 'copy_file_range_64',
-  [Opcode.CUSE_INIT]: 'cuse_init',
-});
+/** Opcode number → op name, for every opcode this codec knows (derived from the opcode table). */
+export const OP_NAMES: Readonly<Record<number, OpName>> = Object.freeze(
+  Object.fromEntries(Object.entries(OPCODES).map(([k, spec]) => [Number(k), spec.op])) as Record<number, OpName>,
+);
 
 /**
  * Decode the 40-byte header only. Throws ProtocolError if the frame is shorter
@@ -152,14 +140,16 @@ export function decodeHeader(frame: Buffer): InHeader {
  */
 export function decodeRequest(frame: Buffer, opts: DecodeOptions = {}): Request {
   const header = decodeHeader(frame);
-  const op = OP_NAMES[header.opcode];
+  const spec = opSpec(header.opcode);
   try {
-    if (op === undefined) throw new ProtocolError('unknown-opcode', `opcode ${header.opcode}`);
+    if (spec === undefined) throw new ProtocolError('unknown-opcode', `opcode ${header.opcode}`);
+    const op = spec.op;
     const extBytes = header.totalExtlen * 8;
     if (Size.IN_HEADER + extBytes > frame.length) {
       throw new ProtocolError('bad-extension', `total_extlen ${header.totalExtlen} exceeds the frame`);
     }
     const r = new Reader(frame, Size.IN_HEADER, frame.length - extBytes);
+    r.need(spec.inSize, spec.in);
     const body = decodeBody(op, r, opts);
     const req = { op, header, body } as Request;
     if (extBytes > 0) req.ext = decodeExtensions(frame.subarray(frame.length - extBytes));
@@ -539,8 +529,10 @@ export function decodeExtensions(area: Buffer): RequestExt {
       const groups: number[] = [];
       for (let i = 0; i < n; i++) groups.push(body.readUInt32LE(4 + i * 4));
       ext.groups = groups;
-    } else if (type === ExtType.SECURITY_CTX) {
-      ext.secctx = decodeSecctx(body);
+    } else if (type <= ExtType.SECURITY_CTX) {
+      // fuse_secctx_header {u32 size; u32 nr_secctx} *is* the extension header: types 0..31
+      // (FUSE_MAX_NR_SECCTX) are its nr_secctx, so the contexts start right after it.
+      ext.secctx = decodeSecctx(body, type);
     }
     // Unknown extension types are skipped: the kernel only sends what was negotiated.
     pos += size;
@@ -548,12 +540,10 @@ export function decodeExtensions(area: Buffer): RequestExt {
   return ext;
 }
 
-/** fuse_secctx_header {u32 size; u32 nr_secctx} then nr × (fuse_secctx {u32 size; u32 padding} + name\0 + value), each 8-aligned. */
-function decodeSecctx(body: Buffer): { name: string; value: Buffer }[] {
-  if (body.length < Size.SECCTX_HEADER) throw new ProtocolError('bad-extension', 'short security-context header');
-  const nr = body.readUInt32LE(4);
+/** After fuse_secctx_header: nr × (fuse_secctx {u32 size; u32 padding} + name\0 + value), each padded to 8. */
+function decodeSecctx(body: Buffer, nr: number): { name: string; value: Buffer }[] {
   const out: { name: string; value: Buffer }[] = [];
-  let pos: number = Size.SECCTX_HEADER;
+  let pos = 0;
   for (let i = 0; i < nr; i++) {
     if (body.length - pos < Size.SECCTX) throw new ProtocolError('bad-extension', 'truncated security context');
     const vsize = body.readUInt32LE(pos);
