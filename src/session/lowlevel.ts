@@ -218,7 +218,10 @@ export interface LowLevelFs {
    */
   write?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, offset: number, data: Buffer, info: WriteInfo): MaybePromise<number>;
 
-  /** close(2) of one descriptor of an open file; may come several times per open. **Default:** success. */
+  /**
+   * close(2) of one descriptor of an open file; may come several times per open.
+   * **Default:** ENOSYS, which the kernel treats as success and remembers: no more FLUSHes.
+   */
   flush?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, lockOwner: LockOwner): MaybePromise<void>;
 
   /**

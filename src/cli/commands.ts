@@ -1,0 +1,42 @@
+/**
+ * The command table of the `fusekit` CLI. Each command loads its module lazily,
+ * so `fusekit --help` stays fast and a command only pays for what it uses.
+ */
+export interface Command {
+  name: string;
+  usage: string;
+  summary: string;
+  /** Full help text, shown by `fusekit help <name>` and `fusekit <name> --help`. */
+  help: string;
+  run(args: string[]): Promise<number>;
+}
+
+export const COMMANDS: Command[] = [
+  {
+    name: 'demo',
+    usage: 'fusekit demo <hello|zero|memfs> <mountpoint> [-o opt,...] [--debug]',
+    summary: 'mount a built-in example filesystem in the foreground',
+    help: `Mount a built-in example and serve it until unmounted or signalled.
+
+Examples:
+  hello   one read-only file, /hello
+  zero    one 1 TiB read-only file, /zero, that reads as zeros (for throughput tests)
+  memfs   a complete in-memory POSIX filesystem (files, dirs, links, xattrs, locks, rename flags)
+
+Options:
+  -o opt,...   mount options: allow_other, default_permissions, ro, fsname=N, subtype=N,
+               max_read=N, max_write=N, readers=N (reads in flight), clones=N (cloned fds)
+  --debug      print every request and reply, decoded
+  --unprivileged  mount through fusermount3 even as root`,
+    run: async (args) => (await import('./demo.ts')).demoCommand(args),
+  },
+  {
+    name: 'unmount',
+    usage: 'fusekit unmount <mountpoint> [--lazy]',
+    summary: 'unmount a fusekit (or any FUSE) mount',
+    help: `Unmount a FUSE filesystem. As root this calls umount2(2); otherwise fusermount3 -u.
+--lazy detaches it now and lets it go when the last user leaves (also cleans up a
+mount whose server died, which reports ENOTCONN).`,
+    run: async (args) => (await import('./unmount.ts')).unmountCommand(args),
+  },
+];
