@@ -1,0 +1,140 @@
+/**
+ * The one place that loads libc through koffi, plus the error convention every
+ * binding in `sys/` follows.
+ *
+ * Every binding is a synchronous koffi call. On failure it throws a Node-style
+ * system error, shaped like the errors `node:fs` throws:
+ *
+ * ```ts
+ * Object.assign(new Error(`${syscall} ${path}: ${strerror}`), { code: 'ENOENT', errno: -2, syscall, path })
+ * ```
+ *
+ * so `toFuseError` (src/errors.ts) maps it by `code`. `errno` is negative, as
+ * in Node's own `ErrnoException`.
+ *
+ * koffi does not capture errno for synchronous calls: `koffi.errno()` reads the
+ * thread's errno when asked. `check()` reads it straight after the call with no
+ * JS in between that could make another libc call, which is as early as we can.
+ *
+ * Syscall numbers are per architecture; `SYS` holds the few we call through
+ * `syscall(2)` because glibc has no wrapper or its wrapper differs from the
+ * kernel's per-thread semantics.
+ */
+import koffi from 'koffi';
+import { constants } from 'node:os';
+
+/** libc.so.6, loaded once for the process. */
+export const libc = koffi.load('libc.so.6');
+
+const strerrorFn = libc.func('const char *strerror(int errnum)');
+
+const errnoNames: Record<number, string> = {};
+for (const [name, n] of Object.entries(constants.errno as Record<string, number>)) {
+  if (errnoNames[n] === undefined) errnoNames[n] = name;
+}
+
+/** A Node-style system error, as thrown by every binding in `sys/`. */
+export interface SysError extends Error {
+  code: string;
+  /** Negative, as in Node's ErrnoException. */
+  errno: number;
+  syscall: string;
+  path?: string;
+}
+
+/** The symbolic name of a positive errno (2 → 'ENOENT'), or `E<n>`. */
+export function errnoCode(errno: number): string {
+  return errnoNames[errno] ?? `E${errno}`;
+}
+
+/** Build the error for a positive `errno` (defaults to the thread's current errno). */
+export function sysError(syscall: string, path?: string | Buffer | null, errno: number = koffi.errno()): SysError {
+  const p = path == null ? undefined : typeof path === 'string' ? path : path.toString();
+  const msg = String(strerrorFn(errno) ?? `errno ${errno}`);
+  const err = new Error(`${syscall} ${p ?? ''}: ${msg}`) as SysError;
+  return Object.assign(err, { code: errnoCode(errno), errno: -errno, syscall, ...(p === undefined ? {} : { path: p }) });
+}
+
+/**
+ * Return `ret` if it is not −1, else throw `sysError(syscall, path)` with the
+ * errno the call left behind. Works for int, long and int64 returns.
+ */
+export function check<T extends number | bigint>(ret: T, syscall: string, path?: string | Buffer | null): T {
+  if (ret === -1 || ret === -1n) {
+    const errno = koffi.errno();
+    throw sysError(syscall, path, errno);
+  }
+  return ret;
+}
+
+/**
+ * A path argument for a `const char *` parameter. Strings are passed as is
+ * (koffi encodes UTF-8 and adds the NUL); Buffers hold raw bytes (file names
+ * need not be UTF-8) and get a NUL appended unless they already end in one.
+ */
+export type PathLike = string | Buffer;
+
+export function cpath(p: PathLike): string | Buffer {
+  if (typeof p === 'string') {
+    if (p.includes('\0')) throw Object.assign(new TypeError('path contains a NUL byte'), { code: 'ERR_INVALID_ARG_VALUE' });
+    return p;
+  }
+  const nul = p.indexOf(0);
+  if (nul === p.length - 1) return p;
+  if (nul !== -1) throw Object.assign(new TypeError('path contains a NUL byte'), { code: 'ERR_INVALID_ARG_VALUE' });
+  const b = Buffer.allocUnsafe(p.length + 1);
+  p.copy(b);
+  b[p.length] = 0;
+  return b;
+}
+
+/** Syscall numbers for the calls we make through `syscall(2)`. */
+interface SysNumbers {
+  readonly setgroups: number;
+  readonly setfsuid: number;
+  readonly setfsgid: number;
+  readonly openat2: number;
+}
+
+const SYS_BY_ARCH: Readonly<Record<string, SysNumbers>> = {
+  x64: { setgroups: 116, setfsuid: 122, setfsgid: 123, openat2: 437 },
+  arm64: { setgroups: 159, setfsuid: 151, setfsgid: 152, openat2: 437 },
+};
+
+function pickSys(): SysNumbers {
+  const t = SYS_BY_ARCH[process.arch];
+  if (!t) throw new Error(`fusekit sys: no syscall table for ${process.arch}`);
+  return t;
+}
+
+/** Per-architecture syscall numbers (x64, arm64). */
+export const SYS = pickSys();
+
+/**
+ * `long syscall(long nr, ...)`. Variadic: pass each argument as a type/value
+ * pair, e.g. `syscall(SYS.setfsuid, 'uint32_t', uid)`.
+ */
+export const syscall = libc.func('long syscall(long number, ...)');
+
+/** `int close(int)`, shared by several modules. */
+const closeFn = libc.func('int close(int fd)');
+
+/** close(2). EINTR is not retried: on Linux the fd is released anyway. */
+export function close(fd: number): void {
+  check(closeFn(fd), 'close');
+}
+
+/** AT_* flags and AT_FDCWD (fcntl.h). */
+export const AT = {
+  FDCWD: -100,
+  SYMLINK_NOFOLLOW: 0x100,
+  REMOVEDIR: 0x200,
+  HANDLE_FID: 0x200,
+  SYMLINK_FOLLOW: 0x400,
+  NO_AUTOMOUNT: 0x800,
+  EMPTY_PATH: 0x1000,
+  STATX_SYNC_AS_STAT: 0x0000,
+  STATX_FORCE_SYNC: 0x2000,
+  STATX_DONT_SYNC: 0x4000,
+  HANDLE_MNT_ID_UNIQUE: 0x001,
+} as const;
