@@ -7,6 +7,7 @@
  *
  * ```ts
  * Object.assign(new Error(`${syscall} ${path}: ${strerror}`), { code: 'ENOENT', errno: -2, syscall, path })
+ * // without a path: `${syscall}: ${strerror}`, and no `path` property
  * ```
  *
  * so `toFuseError` (src/errors.ts) maps it by `code`. `errno` is negative, as
@@ -51,7 +52,7 @@ export function errnoCode(errno: number): string {
 export function sysError(syscall: string, path?: string | Buffer | null, errno: number = koffi.errno()): SysError {
   const p = path == null ? undefined : typeof path === 'string' ? path : path.toString();
   const msg = String(strerrorFn(errno) ?? `errno ${errno}`);
-  const err = new Error(`${syscall} ${p ?? ''}: ${msg}`) as SysError;
+  const err = new Error(p === undefined ? `${syscall}: ${msg}` : `${syscall} ${p}: ${msg}`) as SysError;
   return Object.assign(err, { code: errnoCode(errno), errno: -errno, syscall, ...(p === undefined ? {} : { path: p }) });
 }
 
