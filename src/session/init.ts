@@ -18,7 +18,10 @@ export interface InitLimits {
 /** The outcome of INIT, kept by the session. */
 export interface Negotiated {
   minor: number;
+  /** What we asked for and the kernel granted. */
   flags: bigint;
+  /** Everything the kernel offered, including HAS_* capability bits that are never "wanted". */
+  capable: bigint;
   maxWrite: number;
   out: InitOut;
 }
@@ -99,7 +102,7 @@ export async function negotiate(
     maxStackDepth: conn.maxStackDepth,
     requestTimeout: (flags & InitFlag.REQUEST_TIMEOUT) !== 0n ? conn.requestTimeout : 0,
   };
-  return { minor, flags, maxWrite: out.maxWrite, out };
+  return { minor, flags, capable: initIn.flags, maxWrite: out.maxWrite, out };
 }
 
 /** Names of the set InitFlag bits, for traces. */

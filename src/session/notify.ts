@@ -70,7 +70,7 @@ interface Item {
 export interface NotifyQueueOptions {
   /** Send one frame; must not block the event loop. */
   send: (iov: readonly Buffer[]) => Promise<void>;
-  /** The negotiated minor version and flags, to skip notifications the kernel cannot take. */
+  /** The negotiated minor version and the kernel's offered flags, to skip notifications it cannot take. */
   minor: () => number;
   flags: () => bigint;
   /** Node ids the kernel currently holds (for revalidate-everything). */
@@ -200,6 +200,11 @@ export class NotifyQueue implements Notifier {
   #push(item: Item, mustKeep = false): void {
     if (this.#closed) {
       item.reject?.(Object.assign(new Error('session closed'), { code: 'ENOTCONN' }));
+      return;
+    }
+    if (this.#revalidateAll && !mustKeep) {
+      // A revalidate-everything step is already pending: it covers this invalidation.
+      this.stats.coalesced++;
       return;
     }
     if (item.key !== undefined) {

@@ -101,7 +101,7 @@ export class Session implements FrameSink {
     this.#notify = new NotifyQueue({
       send: (iov) => this.#transport.notify(iov),
       minor: () => this.#negotiated?.minor ?? 0,
-      flags: () => this.#negotiated?.flags ?? 0n,
+      flags: () => this.#negotiated?.capable ?? 0n,
       heldNodes: () => this.#counts.keys(),
       limit: opts.notifyQueueLimit,
       log: this.#log,
