@@ -1,0 +1,9 @@
+/** The protocol engine: a Session serves a LowLevelFs over any Transport. */
+export * from './session.ts';
+export type * from './lowlevel.ts';
+export * from './notify.ts';
+export { defaultWant, initFlagNames } from './init.ts';
+export type { Negotiated } from './init.ts';
+export type { Channel, FrameSink, Transport } from '../transport/transport.ts';
+export { MemoryTransport } from '../transport/memory.ts';
+export { DevFuseTransport, IO_URING_ACTIVE } from '../transport/dev-fuse.ts';
