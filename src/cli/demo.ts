@@ -8,6 +8,7 @@ import { runForeground } from './run.ts';
 export const DEMOS: Record<string, () => Promise<LowLevelFs>> = {
   hello: async () => (await import('../demo/hello.ts')).helloFs(),
   zero: async () => (await import('../demo/zero.ts')).zeroFs(),
+  memfs: async () => (await import('../demo/memfs.ts')).memFs(),
 };
 
 export async function demoCommand(argv: string[]): Promise<number> {
@@ -31,6 +32,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const opts = parseMountOptions(values.o ?? [], { fsname: `fusekit-${name}`, subtype: name });
+  // memfs is writable: let the kernel check mode bits, unless the user chose options.
+  if (name === 'memfs' && !values.o) opts.defaultPermissions = true;
   if (values.debug) opts.debug = true;
   if (values.unprivileged) opts.unprivileged = true;
   return runForeground(await make(), mountpoint, { ...opts, label: `demo ${name}` });
