@@ -1,6 +1,7 @@
 /* Shared helpers for the bench load generators: monotonic clock, argument parsing, warm-up.
- * Output contract (parsed by bench/lib.ts): the first line on stdout is "<number> <unit>";
- * details go to stderr. Exit status 0 on success, 1 on usage error, 2 on I/O error. */
+ * Output contract (parsed by bench/lib.ts): stdout line 1 is "<number> <unit>", line 2 is
+ * "cpu <user s> <sys s> <wall s>" for the measured period (getrusage of this process); details
+ * go to stderr. Exit status 0 on success, 1 on usage error, 2 on I/O error. */
 #ifndef BENCH_LOAD_COMMON_H
 #define BENCH_LOAD_COMMON_H
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
 static inline double now_s(void) {
   struct timespec ts;
@@ -45,6 +47,18 @@ static inline unsigned long long parse_size(const char *s, const char *what) {
   if (*end == 'B') end++;
   if (*end != '\0' || v == 0) { fprintf(stderr, "bad %s: %s\n", what, s); exit(1); }
   return v;
+}
+
+static inline double cpu_user(const struct rusage *r) { return r->ru_utime.tv_sec + r->ru_utime.tv_usec / 1e6; }
+static inline double cpu_sys(const struct rusage *r) { return r->ru_stime.tv_sec + r->ru_stime.tv_usec / 1e6; }
+
+/* Snapshot of this process's CPU time, for report_cpu(). */
+static inline void cpu_mark(struct rusage *r) { getrusage(RUSAGE_SELF, r); }
+
+static inline void report_cpu(const struct rusage *before, double wall) {
+  struct rusage after;
+  getrusage(RUSAGE_SELF, &after);
+  printf("cpu %.4f %.4f %.4f\n", cpu_user(&after) - cpu_user(before), cpu_sys(&after) - cpu_sys(before), wall);
 }
 
 /* Uncounted warm-up before measuring (JIT, caches, thread pools): BENCH_WARMUP seconds, default 0.5. */

@@ -27,10 +27,13 @@ int main(int argc, char **argv) {
   double seconds = parse_pos_double(argv[2], "seconds");
   double w = warmup_seconds();
   if (w > 0) loop_for(path, w);
+  struct rusage ru;
+  cpu_mark(&ru);
   double t0 = now_s();
   unsigned long long ops = loop_for(path, seconds);
   double dt = now_s() - t0;
   printf("%.1f ops/s\n", (double)ops / dt);
+  report_cpu(&ru, dt);
   fprintf(stderr, "openclose: %llu open+close in %.3f s\n", ops, dt);
   return 0;
 }

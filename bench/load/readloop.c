@@ -69,10 +69,13 @@ int main(int argc, char **argv) {
   unsigned long long off = 0;
   double w = warmup_seconds();
   if (w > 0) loop_for(w, &off);
+  struct rusage ru;
+  cpu_mark(&ru);
   double t0 = now_s();
   unsigned long long bytes = loop_for(seconds, &off);
   double dt = now_s() - t0;
   printf("%.1f MiB/s\n", (double)bytes / dt / (1024.0 * 1024.0));
+  report_cpu(&ru, dt);
   fprintf(stderr, "readloop: %llu bytes (%s, bs %llu, limit %llu) in %.3f s\n", bytes,
           direct ? "direct" : "buffered", bs, limit, dt);
   close(fd);
