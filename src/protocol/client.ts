@@ -367,7 +367,8 @@ export function decodeDirents(p: Buffer): Dirent[] {
   while (pos < p.length) {
     if (p.length - pos < Size.DIRENT) throw badReply(`truncated fuse_dirent at ${pos}`);
     const namelen = p.readUInt32LE(pos + 16);
-    const reclen = direntAlign(Size.DIRENT + namelen);
+    // Check before aligning: direntAlign works on 32-bit ints and wraps for huge lengths.
+    const reclen = namelen > p.length ? Infinity : direntAlign(Size.DIRENT + namelen);
     if (namelen === 0 || pos + reclen > p.length) throw badReply(`fuse_dirent at ${pos} (namelen ${namelen}) does not fit`);
     out.push({
       ino: p.readBigUInt64LE(pos),
@@ -388,7 +389,7 @@ export function decodeDirentsPlus(p: Buffer): DirentPlus[] {
     if (p.length - pos < Size.DIRENTPLUS) throw badReply(`truncated fuse_direntplus at ${pos}`);
     const d = pos + Size.ENTRY_OUT;
     const namelen = p.readUInt32LE(d + 16);
-    const reclen = direntAlign(Size.DIRENTPLUS + namelen);
+    const reclen = namelen > p.length ? Infinity : direntAlign(Size.DIRENTPLUS + namelen);
     if (namelen === 0 || pos + reclen > p.length) throw badReply(`fuse_direntplus at ${pos} (namelen ${namelen}) does not fit`);
     out.push({
       entry: readEntryOut(p, pos),
