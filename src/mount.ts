@@ -35,6 +35,12 @@ export interface MountOptions {
   log?: (line: string) => void;
   /** Other `-o` options passed through verbatim (mount(2) data or fusermount3 -o). */
   extra?: string[];
+  /**
+   * Called with the /dev/fuse session fd before the session starts (before INIT), for
+   * filesystems that need device ioctls such as FUSE_DEV_IOC_BACKING_OPEN (kernel passthrough).
+   * The fd stays owned by the mount: don't close it.
+   */
+  onDevice?: (fd: number) => void;
 }
 
 export interface MountHandle {
@@ -117,6 +123,7 @@ export async function mount(fsImpl: LowLevelFs, mountpoint: string, o: MountOpti
     }
   }
 
+  o.onDevice?.(fd);
   const transport = new DevFuseTransport({ fd, readers: o.readers, clones: o.clones, cloneFd: cloneFuseFd, log });
   const session = new Session(fsImpl, transport, { debug: o.debug, log, maxWrite: o.maxWrite });
   if (o.debug) log(`transport: ${transport.description}`);

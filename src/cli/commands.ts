@@ -31,6 +31,25 @@ Options:
     run: async (args) => (await import('./demo.ts')).demoCommand(args),
   },
   {
+    name: 'share',
+    usage: 'fusekit share <dir> <mountpoint> [options]',
+    summary: 'share a host directory at a mountpoint (confined, coherent passthrough)',
+    help: `Show host directory <dir> at <mountpoint> with local-filesystem semantics, in the
+foreground until unmounted or signalled. See src/passthrough/README.md.
+
+Options:
+  --readonly                  refuse every change (EROFS) and mount read-only
+  --cache=P                   never | metadata | auto (default) | always
+  --passthrough=M             auto (default) | on | off: kernel passthrough of file I/O (root only)
+  --map-uid H:C, --map-gid H:C  show host id H as client id C (repeatable)
+  --no-default-permissions    let the server check permissions instead of the kernel
+  --no-watch                  don't watch the host for outside changes
+  --fd-cache=N                O_PATH fds kept for hot inodes (default 1024)
+  -o opt,...                  mount options (allow_other, ro, fsname=N, max_write=N, ...)
+  --debug                     print every request and reply`,
+    run: async (args) => (await import('./share.ts')).shareCommand(args),
+  },
+  {
     name: 'unmount',
     usage: 'fusekit unmount <mountpoint> [--lazy]',
     summary: 'unmount a fusekit (or any FUSE) mount',
