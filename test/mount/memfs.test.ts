@@ -1,0 +1,52 @@
+/**
+ * memfs mounted by root (mount(2)): the shared core suite, plus what only root
+ * may do (chown, sgid inheritance for other groups, device nodes, trusted.* xattrs).
+ * Each case gets its own `fusekit demo memfs` server, stopped pass or fail.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SKIP_MOUNT, withServer } from '../helpers/mount.ts';
+import { CORE, makeEnv, type Env } from './memfs-suite.ts';
+
+const skip = SKIP_MOUNT || (process.getuid?.() !== 0 ? 'needs root (the ordinary-user suite is memfs-user.test.ts)' : false);
+
+function memfsCase(name: string, fn: (e: Env) => Promise<void>): void {
+  test(`memfs (root): ${name}`, { skip, timeout: 60_000 }, () =>
+    withServer(['demo', 'memfs', '{mnt}'], (s) => fn(makeEnv(s.mountpoint, s.base))));
+}
+
+for (const [name, fn] of Object.entries(CORE)) memfsCase(name, fn);
+
+memfsCase('the demo mounts with default_permissions', async (e) => {
+  const opts = await e.run(`awk -v m="${e.mnt}" '$2 == m { print $3, $4 }' /proc/mounts`);
+  assert.match(opts, /^fuse\.memfs .*default_permissions/);
+});
+
+memfsCase('chown clears set-user-ID and set-group-ID (with group exec)', async (e) => {
+  await e.run('touch f g && chmod 6755 f && chmod 2745 g && chown 1234:5678 f g');
+  assert.equal(await e.run(`stat -c '%a %u %g' f g`), '755 1234 5678\n2745 1234 5678\n');
+});
+
+memfsCase('set-group-ID directories pass their group on, and S_ISGID to subdirectories', async (e) => {
+  await e.run('mkdir d && chown :4321 d && chmod 2775 d && touch d/f && mkdir d/sub');
+  assert.equal(await e.run(`stat -c '%g %a' d/f d/sub`), '4321 644\n4321 2755\n');
+});
+
+memfsCase('mknod makes character and block devices with their numbers', async (e) => {
+  await e.run('mknod c c 1 3 && mknod b b 7 0');
+  assert.equal(await e.run(`stat -c '%F %t %T' c b`), 'character special file 1 3\nblock special file 7 0\n');
+  assert.equal(await e.run('head -c 4 c | wc -c'), '0\n'); // /dev/null semantics through the device node
+});
+
+memfsCase('trusted.* and security.* xattrs are stored; other namespaces are not supported', async (e) => {
+  await e.run('touch f && setfattr -n trusted.t -v 1 f && setfattr -n security.s -v 2 f');
+  assert.equal(await e.run('getfattr -n trusted.t --only-values f; getfattr -n security.s --only-values f'), '12');
+  assert.match((await e.runRaw('setfattr -n other.x -v 1 f')).stderr, /Operation not supported/);
+});
+
+memfsCase('sizes, block counts and contents of a large sparse file', async (e) => {
+  await e.run('truncate -s 10G big && printf end | dd of=big bs=1 seek=10737418240 conv=notrunc status=none');
+  assert.equal(await e.run(`stat -c '%s %b' big`), '10737418243 8\n');
+  assert.equal(await e.run('tail -c 3 big'), 'end');
+  assert.equal(await e.run('dd if=big bs=4096 skip=1000 count=1 status=none | tr -d "\\0" | wc -c'), '0\n');
+});
