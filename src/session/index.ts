@@ -5,5 +5,3 @@ export * from './notify.ts';
 export { defaultWant, initFlagNames } from './init.ts';
 export type { Negotiated } from './init.ts';
 export type { Channel, FrameSink, Transport } from '../transport/transport.ts';
-export { MemoryTransport } from '../transport/memory.ts';
-export { DevFuseTransport, IO_URING_ACTIVE } from '../transport/dev-fuse.ts';
