@@ -32,6 +32,8 @@ export interface Measurement {
   serverCpu: number;
   clientUser: number;
   clientSys: number;
+  /** Median of value per server CPU-second (ops or MiB per second of server CPU); NaN without a server. */
+  perServerCpu: number;
   serverUvUseIoUring: string;
 }
 
@@ -46,6 +48,8 @@ export interface Comparison {
   ratio: number;
   /** subject/baseline within each repetition (the two ran back to back). */
   pairedRatios: number[];
+  /** Work per server CPU-second, subject / baseline: how efficiently each server uses the CPU. */
+  efficiencyRatio: number;
 }
 
 /** Describe how UV_USE_IO_URING was set in a server's process tree ("1", "unset", "0/1" …). */
@@ -94,6 +98,7 @@ export async function alternate(metric: string, contenders: readonly Contender[]
       serverCpu: c.server ? median(s.map((x) => x.serverCpuSeconds / x.wallSeconds)) : NaN,
       clientUser: median(s.map((x) => x.clientUser / x.seconds)),
       clientSys: median(s.map((x) => x.clientSys / x.seconds)),
+      perServerCpu: c.server ? median(s.map((x) => x.value / (x.serverCpuSeconds / x.wallSeconds))) : NaN,
       serverUvUseIoUring: uvSetting(c.server),
     };
   });
@@ -119,6 +124,7 @@ export function compare(measurements: readonly Measurement[], subjectName?: stri
         baselineMedian: b.median,
         ratio: subject.median / b.median,
         pairedRatios: paired,
+        efficiencyRatio: subject.perServerCpu / b.perServerCpu,
       };
     });
 }

@@ -91,7 +91,7 @@ export function markdownTable(headers: string[], rows: string[][]): string {
 /** One row per (metric, baseline): subject median, baseline median, ratio of medians, paired range. */
 export function comparisonTable(comparisons: readonly Comparison[]): string {
   return markdownTable(
-    ['metric', 'subject', 'baseline', 'ratio', 'paired ratios min–max'],
+    ['metric', 'subject', 'baseline', 'ratio', 'paired ratios min–max', 'per server CPU-s'],
     comparisons.map((c) => [
       c.metric,
       `${c.subject}: ${formatValue(c.subjectMedian, c.unit)}`,
@@ -100,6 +100,7 @@ export function comparisonTable(comparisons: readonly Comparison[]): string {
       c.pairedRatios.length
         ? `${Math.min(...c.pairedRatios).toFixed(2)}–${Math.max(...c.pairedRatios).toFixed(2)}`
         : 'n/a',
+      formatRatio(c.efficiencyRatio),
     ]),
   );
 }
@@ -107,13 +108,14 @@ export function comparisonTable(comparisons: readonly Comparison[]): string {
 /** One row per (metric, contender) with spread and where the CPU went. */
 export function detailTable(measurements: readonly Measurement[]): string {
   return markdownTable(
-    ['metric', 'contender', 'median', 'min–max', 'server CPU', 'client user', 'client sys', 'server UV_USE_IO_URING'],
+    ['metric', 'contender', 'median', 'min–max', 'server CPU', 'per server CPU-s', 'client user', 'client sys', 'server UV_USE_IO_URING'],
     measurements.map((m) => [
       m.metric,
       m.contender,
       formatValue(m.median, m.unit),
-      `${formatValue(m.min, '')}– ${formatValue(m.max, '')}`.replace(/ +–/, '–').trim(),
+      `${formatValue(m.min, '').trim()}–${formatValue(m.max, '').trim()}`,
       pct(m.serverCpu),
+      formatValue(m.perServerCpu, m.unit.replace(/\/s$/, '')),
       pct(m.clientUser),
       pct(m.clientSys),
       m.serverUvUseIoUring,

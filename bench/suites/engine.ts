@@ -9,7 +9,8 @@
 //               ratios should be ≈1.00 and their spread is the noise floor of this machine.
 // --only=a,b    run only some metrics: roundtrip, direct, buffered.
 // --no-single   skip the single-threaded (-s) peer variants.
-// --pin=none,same  CPU placement of client and server, one set of runs per mode:
+// --no-uring-off  skip `fusekit … (UV_USE_IO_URING=0)`, the threadpool-read variant of the subject.
+// --pin=none   CPU placement of client and server, one set of runs per mode:
 //               none  = the scheduler decides (realistic, noisy: on a 2-vCPU VM a cross-CPU wake-up
 //                       costs more than the request itself, and placement flips between runs);
 //               same  = client and every server thread on the last CPU (stable; measures the CPU
@@ -19,11 +20,11 @@ import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { alternate, compare, type Comparison, type Contender, type Measurement } from '../compare.ts';
 import { availableParallelism } from 'node:os';
-import { allCpus, buildDir, log, makeTempDir, repoRoot, runLoad, setAffinity, startServer, type Server } from '../lib.ts';
+import { allCpus, buildDir, log, makeTempDir, runLoad, setAffinity, type Server } from '../lib.ts';
+import { fusekitBin, startFusekit, startHelloLl, startNull } from '../peers.ts';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.ts';
 
 const BLOCK = '128K';
-const fusekitBin = join(repoRoot, 'bin', 'fusekit.js');
 
 interface Mounted {
   name: string;
@@ -34,36 +35,33 @@ interface Mounted {
 
 type Starter = (tmp: string) => Promise<Mounted>;
 
-function fusekitDemo(demo: 'hello' | 'zero'): Starter {
+/** fusekit demo <demo>; uring: undefined = as the CLI decides (re-exec with UV_USE_IO_URING=1), '0' = off. */
+function fusekitDemo(demo: 'hello' | 'zero', uring?: '0'): Starter {
   return async (tmp) => {
-    const mp = join(tmp, `fusekit-${demo}`);
+    const mp = join(tmp, `fusekit-${demo}${uring ? '-uring' + uring : ''}`);
     mkdirSync(mp);
-    const name = `fusekit demo ${demo}`;
-    const server = await startServer({ name, cmd: process.execPath, args: [fusekitBin, 'demo', demo, mp], mountpoint: mp });
+    const name = `fusekit demo ${demo}${uring ? ` (UV_USE_IO_URING=${uring})` : ''}`;
+    const server = await startFusekit(['demo', demo, mp], mp, { name, env: uring ? { UV_USE_IO_URING: uring } : {} });
     return { name, server, target: join(mp, demo) };
   };
 }
 
-function helloLl(single: boolean, label?: string): Starter {
+function helloLl(single: boolean, prefix = ''): Starter {
   return async (tmp) => {
-    const mp = join(tmp, `hello_ll${single ? '-s' : ''}${label ? '-' + label : ''}`);
+    const mp = join(tmp, `${prefix}hello_ll${single ? '-s' : ''}`);
     mkdirSync(mp);
-    const name = `${label ? label + ' ' : ''}hello_ll${single ? ' -s' : ''}`;
-    const args = single ? ['-f', '-s', mp] : ['-f', mp];
-    const server = await startServer({ name, cmd: join(buildDir, 'hello_ll'), args, mountpoint: mp });
-    return { name, server, target: join(mp, 'hello') };
+    const server = await startHelloLl(mp, { single, name: `${prefix}hello_ll${single ? ' -s' : ''}` });
+    return { name: server.name, server, target: join(mp, 'hello') };
   };
 }
 
-function nullFs(single: boolean, label?: string): Starter {
+function nullFs(single: boolean, prefix = ''): Starter {
   return async (tmp) => {
     // libfuse 3's null mounts over a regular file and serves a 4 GiB file of zeros there.
-    const file = join(tmp, `null${single ? '-s' : ''}${label ? '-' + label : ''}`);
+    const file = join(tmp, `${prefix}null${single ? '-s' : ''}`);
     writeFileSync(file, '');
-    const name = `${label ? label + ' ' : ''}null${single ? ' -s' : ''}`;
-    const args = single ? ['-f', '-s', file] : ['-f', file];
-    const server = await startServer({ name, cmd: join(buildDir, 'null'), args, mountpoint: file });
-    return { name, server, target: file };
+    const server = await startNull(file, { single, name: `${prefix}null${single ? ' -s' : ''}` });
+    return { name: server.name, server, target: file };
   };
 }
 
@@ -118,14 +116,16 @@ export const suite: Suite = {
     ['aa', 'A/A calibration: libfuse peers as the subject too (ratios ≈1, spread = noise)'],
     ['only=roundtrip,direct,buffered', 'run only these metrics'],
     ['no-single', 'skip the single-threaded (-s) libfuse variants'],
-    ['pin=none,same', 'CPU placements to run: none (scheduler), same (one CPU), split (client 0, server 1)'],
+    ['no-uring-off', 'skip the fusekit variant started with UV_USE_IO_URING=0 (threadpool reads)'],
+    ['pin=none', 'CPU placements to run: none (scheduler), same (one CPU), split (client 0, server 1)'],
   ],
   async run(opts: SuiteOptions): Promise<SuiteResult> {
     const aa = opts.flags.aa === 'true';
     const single = opts.flags['no-single'] !== 'true';
+    const uringOff = opts.flags['no-uring-off'] !== 'true';
     const only = new Set((opts.flags.only ?? 'roundtrip,direct,buffered').split(','));
     const secs = String(opts.seconds);
-    const pins = (opts.flags.pin ?? 'none,same').split(',').map((p) => {
+    const pins = (opts.flags.pin ?? 'none').split(',').map((p) => {
       if (!(PIN_MODES as readonly string[]).includes(p)) throw new Error(`--pin: unknown mode ${p}`);
       if (p !== 'none' && availableParallelism() < 2 && p === 'split') throw new Error('--pin=split needs 2 CPUs');
       return placement(p as PinMode);
@@ -141,7 +141,9 @@ export const suite: Suite = {
     if (aa) notes.push('A/A calibration run: the "subject" is a second instance of the libfuse peer.');
 
     if (only.has('roundtrip')) {
-      const starters = [aa ? helloLl(false, 'A') : fusekitDemo('hello'), helloLl(false)];
+      const starters = aa ? [helloLl(false, 'A ')] : [fusekitDemo('hello')];
+      if (!aa && uringOff) starters.push(fusekitDemo('hello', '0'));
+      starters.push(helloLl(false));
       if (single) starters.push(helloLl(true));
       await withServers(starters, async (mounted) => {
         for (const pin of pins) {
@@ -155,7 +157,9 @@ export const suite: Suite = {
 
     const reads = [...only].filter((x) => x === 'direct' || x === 'buffered');
     if (reads.length > 0) {
-      const starters = [aa ? nullFs(false, 'A') : fusekitDemo('zero'), nullFs(false)];
+      const starters = aa ? [nullFs(false, 'A ')] : [fusekitDemo('zero')];
+      if (!aa && uringOff) starters.push(fusekitDemo('zero', '0'));
+      starters.push(nullFs(false));
       if (single) starters.push(nullFs(true));
       await withServers(starters, async (mounted) => {
         for (const mode of reads) {
