@@ -50,6 +50,24 @@ Options:
     run: async (args) => (await import('./share.ts')).shareCommand(args),
   },
   {
+    name: 'mount',
+    usage: 'fusekit mount <module.ts|module.js> <mountpoint> [-o opt,...] [--debug]',
+    summary: 'mount the virtual-filesystem tree a module exports (fusekit/vfs)',
+    help: `Import a module whose default export is a fusekit/vfs Tree (or a root dir(), or a
+function returning one), mount it, and serve it until unmounted or signalled.
+TypeScript modules are compiled on the fly with the "typescript" package (types are
+stripped, not checked); install it (npm i -D typescript) or pass a .js module.
+default_permissions is on: the kernel checks the nodes' mode bits.
+
+Options:
+  -o opt,...   mount options, as for 'fusekit demo'
+  --debug      print every request and reply, decoded
+  --unprivileged  mount through fusermount3 even as root
+
+See docs/guide.md.`,
+    run: async (args) => (await import('./vfs-mount.ts')).mountCommand(args),
+  },
+  {
     name: 'unmount',
     usage: 'fusekit unmount <mountpoint> [--lazy]',
     summary: 'unmount a fusekit (or any FUSE) mount',

@@ -8,6 +8,9 @@ import { runForeground } from './run.ts';
 export const DEMOS: Record<string, () => Promise<LowLevelFs>> = {
   hello: async () => (await import('../demo/hello.ts')).helloFs(),
   zero: async () => (await import('../demo/zero.ts')).zeroFs(),
+  tracefs: async () => new (await import('../vfs/bridge.ts')).TreeBridge((await import('../vfs/examples/tracefs.ts')).tracefs()),
+  procfs: async () => new (await import('../vfs/bridge.ts')).TreeBridge((await import('../vfs/examples/procfs.ts')).procfs()),
+  json: async () => new (await import('../vfs/bridge.ts')).TreeBridge((await import('../vfs/examples/json.ts')).default()),
   memfs: async () => (await import('../demo/memfs.ts')).memFs(),
 };
 

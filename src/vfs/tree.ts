@@ -1,0 +1,202 @@
+/**
+ * The object tree: one per filesystem, shared by every mount of it.
+ *
+ * It allocates inode numbers (a monotonic 64-bit counter: never reused, so
+ * (ino, generation) pairs never repeat), hands out change versions, and runs
+ * the kernfs removal protocol: deactivate → revoke handles → drain in-flight
+ * handlers → unlink → invalidate the kernel's caches on every mount. Each mount
+ * registers a `MountLink` (its bridge) so the tree can reach its notifier and
+ * ask which nodes that mount's kernel holds.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Notifier } from '../session/notify.ts';
+import { VDir } from './dir.ts';
+import { type CachePolicy, NodeState, type VNode } from './inode.ts';
+
+/** What the tree needs from a mount (implemented by the bridge). */
+export interface MountLink {
+  readonly id: number;
+  /** The mount's notifier, once INIT has run. */
+  readonly notifier: Notifier | undefined;
+  /** Does this mount's kernel hold a lookup reference on `ino`? (The root always counts as held.) */
+  holds(ino: bigint): boolean;
+}
+
+export interface TreeOptions {
+  /** Owner of nodes that set none. Default: the server's uid/gid. */
+  uid?: number;
+  gid?: number;
+  /** Default cache lifetimes (seconds). Default entry 10, attr 10: every change made through the API is announced. */
+  cache?: CachePolicy;
+  /** Entry lifetime of lazily made children, whose objects may vanish unannounced. Default 1. */
+  lazyEntryTimeout?: number;
+  /** Log lines (store() rejections, removal problems). Default: stderr. */
+  log?: (line: string) => void;
+}
+
+/** A filesystem: a root directory plus the bookkeeping every mount shares. */
+export class Tree {
+  readonly root: VDir;
+  readonly uid: number;
+  readonly gid: number;
+  readonly cache: Required<CachePolicy>;
+  readonly lazyEntryTimeout: number;
+  readonly log: (line: string) => void;
+  readonly mounts = new Set<MountLink>();
+  /** Which nodes the current request holds active refs on (for self-removal). */
+  readonly requestScope = new AsyncLocalStorage<Map<VNode, number>>();
+  #nextIno = 2n;
+  #version = 0;
+
+  constructor(root: VDir, o: TreeOptions = {}) {
+    if (root.state !== NodeState.DETACHED) throw new Error('the root directory is already in a tree');
+    this.root = root;
+    this.uid = o.uid ?? process.getuid?.() ?? 0;
+    this.gid = o.gid ?? process.getgid?.() ?? 0;
+    this.cache = { entry: o.cache?.entry ?? 10, attr: o.cache?.attr ?? 10 };
+    this.lazyEntryTimeout = o.lazyEntryTimeout ?? 1;
+    this.log = o.log ?? ((l) => process.stderr.write(`fusekit vfs: ${l}\n`));
+    root.ino = 1n;
+    root.generation = 0n;
+    this.attach(root, false);
+  }
+
+  /** A fresh inode number. Never returns one given out before. */
+  allocIno(): bigint {
+    return this.#nextIno++;
+  }
+
+  /** Inode numbers handed out so far (for tests and stats). */
+  get inosAllocated(): bigint {
+    return this.#nextIno - 2n;
+  }
+
+  /** The next change version (tree-wide, strictly increasing). */
+  nextVersion(): number {
+    return ++this.#version;
+  }
+
+  /** Attach a node (and any static children it was built with) to this tree. */
+  attach(node: VNode, hidden: boolean): void {
+    node.tree = this;
+    if (node.ino === 0n) node.ino = this.allocIno();
+    node.version = this.nextVersion();
+    node.state = hidden || node.state === NodeState.HIDDEN ? NodeState.HIDDEN : NodeState.ACTIVE;
+    if (node instanceof VDir) {
+      for (const c of node.children.values()) this.attach(c, node.state === NodeState.HIDDEN);
+      node.orderChanged();
+    }
+  }
+
+  /** Attach a lazily made child (its ino was set by its directory). */
+  attachLazy(node: VNode): void {
+    node.tree = this;
+    node.version = this.nextVersion();
+    node.state = NodeState.ACTIVE;
+    if (node instanceof VDir) {
+      for (const [name, c] of node.children) {
+        c.parent = node;
+        c.name = name;
+        // Static children of a lazy directory get remembered numbers too.
+        const m = node.memo.get(name);
+        if (m) c.ino = m.ino;
+        else node.memo.set(name, { ino: (c.ino = this.allocIno()) });
+        this.attach(c, false);
+      }
+    }
+  }
+
+  /** Make a hidden subtree visible in one step. */
+  activate(node: VNode): void {
+    if (node.state === NodeState.ACTIVE) return;
+    if (node.state !== NodeState.HIDDEN) throw new Error(`activate ${node.path}: node is ${node.state === NodeState.REMOVED ? 'removed' : 'detached'}`);
+    if (node.parent && node.parent.state === NodeState.HIDDEN) throw new Error(`activate ${node.path}: its parent is hidden; activate the parent`);
+    const walk = (n: VNode): void => {
+      if (n.state !== NodeState.HIDDEN) return;
+      n.state = NodeState.ACTIVE;
+      if (n instanceof VDir) {
+        for (const c of n.children.values()) walk(c);
+        n.orderChanged();
+      }
+    };
+    walk(node);
+    if (node.parent) {
+      node.parent.orderChanged();
+      this.entryAdded(node.parent, node.name);
+    }
+  }
+
+  /**
+   * Remove `node` and its subtree:
+   * 1. deactivate: every node becomes REMOVED, so lookups and readdir stop seeing it;
+   * 2. revoke open handles: later operations on them answer ENODEV, blocked reads wake with ENODEV;
+   * 3. drain: wait for requests still being handled on these nodes, except the caller's own
+   *    (a handler that removes its own node does not wait for itself);
+   * 4. unlink it from its parent and retire its inode number;
+   * 5. invalidate the kernel's dentry and attribute caches on every mount (queued, off the request path).
+   * `except` names the mount whose own request caused the removal (its kernel updates itself).
+   * Resolves once drained. Nodes the kernel still holds stay answerable (getattr says nlink 0) until FORGET.
+   */
+  async remove(node: VNode, except?: number): Promise<void> {
+    if (node.state === NodeState.REMOVED) return;
+    if (node === this.root) throw new Error('the root cannot be removed');
+    const sub: VNode[] = [];
+    const collect = (n: VNode): void => {
+      sub.push(n);
+      if (n instanceof VDir) {
+        for (const c of n.children.values()) collect(c);
+        for (const c of n.live.values()) collect(c);
+      }
+    };
+    collect(node);
+    const wasVisible = node.visible;
+    for (const n of sub) n.state = NodeState.REMOVED;
+    for (const n of sub) for (const h of [...n.handles]) h.revoke();
+    const own = this.requestScope.getStore();
+    await Promise.all(sub.map((n) => n.drained(own?.get(n) ?? 0)));
+    const parent = node.parent;
+    parent?.detachChild(node);
+    if (parent && wasVisible) this.entryRemoved(parent, node.name, node, except);
+    for (const n of sub) {
+      if (n instanceof VDir) {
+        n.memo.clear();
+        n.orderChanged();
+      }
+      for (const m of this.mounts) if (m.id !== except && m.holds(n.ino)) m.notifier?.invalInode(n.ino, -1, 0);
+    }
+  }
+
+  /** Queue invalidation of a node's attributes (and data when `data`) on every mount holding it. */
+  invalidateNode(node: VNode, data: boolean, except?: number): void {
+    for (const m of this.mounts) {
+      if (m.id === except || !m.holds(node.ino)) continue;
+      m.notifier?.invalInode(node.ino, data ? 0 : -1, 0);
+    }
+  }
+
+  /** A name appeared in `dir`: drop any cached negative entry and the dir's attributes. */
+  entryAdded(dir: VDir, name: string, except?: number): void {
+    dir.touch();
+    for (const m of this.mounts) {
+      if (m.id === except || !m.holds(dir.ino)) continue;
+      m.notifier?.invalEntry(dir.ino, name);
+      m.notifier?.invalInode(dir.ino, -1, 0);
+    }
+  }
+
+  /** A name went away from `dir`: DELETE where the kernel knows the child (inotify sees it), else INVAL_ENTRY. */
+  entryRemoved(dir: VDir, name: string, child: VNode | undefined, except?: number): void {
+    dir.touch();
+    for (const m of this.mounts) {
+      if (m.id === except || !m.holds(dir.ino)) continue;
+      if (child && m.holds(child.ino)) m.notifier?.delete(dir.ino, child.ino, name);
+      else m.notifier?.invalEntry(dir.ino, name);
+      m.notifier?.invalInode(dir.ino, -1, 0);
+    }
+  }
+}
+
+/** Build a tree over `root`. */
+export function createTree(root: VDir, o: TreeOptions = {}): Tree {
+  return new Tree(root, o);
+}
