@@ -119,18 +119,20 @@ export interface FusermountError extends Error {
   stderr: string;
 }
 
+// fusermount3 prints strerror text or its own messages; map the common ones
+// so callers can match on code. First match wins. "entry for X not found in
+// /etc/mtab" means "not mounted": EINVAL, as umount2 would say.
+const FUSERMOUNT_CODES: readonly [RegExp, string][] = [
+  [/permission denied|not permitted/i, 'EPERM'],
+  [/not found in \/etc\/mtab|not mounted/i, 'EINVAL'],
+  [/not found|no such file/i, 'ENOENT'],
+  [/busy/i, 'EBUSY'],
+  [/invalid argument/i, 'EINVAL'],
+];
+
 function fusermountError(what: string, status: number | null, stderr: string): FusermountError {
   const msg = stderr.trim() || `exit status ${status}`;
-  // fusermount3 prints strerror text; map the common ones so callers can match on code.
-  const code = /permission denied|not permitted/i.test(msg)
-    ? 'EPERM'
-    : /not found|no such file/i.test(msg)
-      ? 'ENOENT'
-      : /busy/i.test(msg)
-        ? 'EBUSY'
-        : /invalid argument|not mounted/i.test(msg)
-          ? 'EINVAL'
-          : 'EIO';
+  const code = FUSERMOUNT_CODES.find(([re]) => re.test(msg))?.[1] ?? 'EIO';
   return Object.assign(new Error(`${what}: ${msg}`), { code, exitCode: status, stderr });
 }
 
