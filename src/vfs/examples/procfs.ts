@@ -29,6 +29,7 @@ function activeHandles(): Map<string, Handle> {
   const out = new Map<string, Handle>();
   const list = (process as unknown as { _getActiveHandles(): Handle[] })._getActiveHandles();
   for (const h of list) {
+    if (h instanceof net.Server && !h.listening) continue; // closed, not yet collected by libuv
     let id = ids.get(h);
     if (id === undefined) ids.set(h, (id = nextId++));
     out.set(`${id}-${h.constructor.name}`, h);
