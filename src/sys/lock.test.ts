@@ -35,7 +35,7 @@ test('OFD locks conflict between two descriptions of one file', async (t) => {
     setTimeout(() => ofdSetlk(a, { type: F.UNLCK, start: 0, len: 0 }), 50);
     await waiting;
     const waited = Date.now() - t0;
-    assert.ok(waited >= 45 && waited < 50 + 200, `waited ${waited} ms`);
+    assert.ok(waited >= 45 && waited < 2000, `waited ${waited} ms`);
     assert.deepEqual(ofdGetlk(a, { type: F.RDLCK, start: 0, len: 0 }), { type: F.WRLCK, start: 0, len: 0, pid: -1 });
     // Abort rejects with EINTR and leaves no lock behind.
     const ac = new AbortController();
