@@ -4,16 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ok, sh, SKIP_MOUNT, sleep, withServer, type Server } from '../helpers/mount.ts';
+import { SKIP_MOUNT, sleep, withServer, type Server } from '../helpers/mount.ts';
+import { ok, py, sh } from './vfs-util.ts';
 
 function tracefs(name: string, fn: (s: Server, m: string) => Promise<void>): void {
   test(`vfs tracefs: ${name}`, { skip: SKIP_MOUNT, timeout: 120_000 }, () => withServer(['demo', 'tracefs', '{mnt}'], (s) => fn(s, s.mountpoint)));
 }
 
-/** Run a python3 script with the mountpoint as argv[1]; returns stdout. */
-function py(script: string, m: string, timeoutMs = 30_000): Promise<string> {
-  return ok(`python3 - ${JSON.stringify(m)} <<'PY'\n${script}\nPY`, { timeoutMs });
-}
 
 tracefs('ls, cat and stat agree; stat sizes are truthful', async (_s, m) => {
   assert.deepEqual((await ok(`ls ${m}`)).trim().split('\n'), ['README', 'available_events', 'current_tracer', 'events', 'instances', 'trace_marker', 'trace_pipe', 'tracing_on']);

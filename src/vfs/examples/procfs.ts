@@ -58,7 +58,8 @@ export function procfs(o: TreeOptions = {}): Tree {
   handles = lazyDir({
     lookup: (name) => {
       const h = activeHandles().get(name);
-      return h ? generated(() => describe(h), { identity: name }) : undefined;
+      // Long timeouts on purpose: a handle that closes is announced (forgetChild → DELETE), not timed out.
+      return h ? generated(() => describe(h), { identity: name, cache: { entry: 60, attr: 60 } }) : undefined;
     },
     list: () => [...activeHandles().keys()],
   });
