@@ -11,6 +11,7 @@ import { fileOps } from './files.ts';
 import { Locks } from './locks.ts';
 import { nameOps } from './names.ts';
 import type { ShareOptions } from './options.ts';
+import { workerNotifier } from './notify-writer.ts';
 import { Watcher } from './watcher.ts';
 import { xattrOps } from './xattrs.ts';
 
@@ -31,6 +32,7 @@ export function shareFs(o: ShareOptions): ShareFs {
     core.selfChange = (p, name, kind) => watcher!.self(p, name, kind);
   }
   const locks = new Locks(core);
+  let writer: ReturnType<typeof workerNotifier> | undefined;
 
   const fsImpl: ShareFs = {
     core,
@@ -50,6 +52,17 @@ export function shareFs(o: ShareOptions): ShareFs {
 
     init(conn: ConnectionInfo, notifier: Notifier) {
       core.notifier = notifier;
+      if (watcher && core.devFd !== undefined) {
+        // Host-change notifications go through our own worker-written queue (see notify-writer.ts).
+        writer = workerNotifier({
+          fd: core.devFd,
+          minor: () => Math.min(conn.minor, 45),
+          flags: () => conn.want & conn.capable,
+          heldNodes: () => [...core.table.nodes()].filter((n) => n.nlookup > 0n).map((n) => n.id),
+          log: o.log,
+        });
+        core.notifier = writer.queue;
+      }
       conn.want |= InitFlag.DONT_MASK | InitFlag.POSIX_ACL | InitFlag.EXPORT_SUPPORT | InitFlag.HAS_EXPIRE_ONLY | InitFlag.DIRECT_IO_ALLOW_MMAP;
       conn.want &= ~InitFlag.WRITEBACK_CACHE;
       if (o.cache === 'always') conn.want |= InitFlag.CACHE_SYMLINKS;
@@ -68,6 +81,7 @@ export function shareFs(o: ShareOptions): ShareFs {
 
     destroy() {
       watcher?.close();
+      writer?.close();
     },
 
     forget(id, n) {
