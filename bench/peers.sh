@@ -110,7 +110,7 @@ elif [ ! -d "$gosrc/github.com/hanwen/go-fuse/fs" ] || [ ! -f "$goex" ]; then
   status[loopback]="go-fuse source or example missing (golang-github-hanwen-go-fuse-dev)"
 elif stale "$out/loopback" "$goex" "$0"; then
   log "building go-fuse loopback"
-  gp="$out/gopath"
+  gp="$(mktemp -d)" # private GOPATH, removed below (keeps symlinks into /usr/share out of bench/)
   mkdir -p "$gp/src/github.com/hanwen/go-fuse" "$gp/src/golang.org/x" "$gp/src/loopback"
   ln -sfn "$gosrc/github.com/hanwen/go-fuse" "$gp/src/github.com/hanwen/go-fuse/v2"
   [ -d "$gosrc/golang.org/x/sys" ] && ln -sfn "$gosrc/golang.org/x/sys" "$gp/src/golang.org/x/sys"
@@ -121,6 +121,7 @@ elif stale "$out/loopback" "$goex" "$0"; then
   else
     status[loopback]="go build failed: $(head -c 300 "$out/loopback.err" | tr '\n"' ' ')"; rm -f "$out/loopback.tmp"
   fi
+  rm -rf "$gp"
 else
   status[loopback]=ok
 fi

@@ -10,7 +10,7 @@
 // --only=a,b    run only some metrics: roundtrip, direct, buffered.
 // --no-single   skip the single-threaded (-s) peer variants.
 // --no-uring-off  skip `fusekit … (UV_USE_IO_URING=0)`, the threadpool-read variant of the subject.
-// --pin=none   CPU placement of client and server, one set of runs per mode:
+// --pin=none,same  CPU placement of client and server, one set of runs per mode:
 //               none  = the scheduler decides (realistic, noisy: on a 2-vCPU VM a cross-CPU wake-up
 //                       costs more than the request itself, and placement flips between runs);
 //               same  = client and every server thread on the last CPU (stable; measures the CPU
@@ -117,7 +117,7 @@ export const suite: Suite = {
     ['only=roundtrip,direct,buffered', 'run only these metrics'],
     ['no-single', 'skip the single-threaded (-s) libfuse variants'],
     ['no-uring-off', 'skip the fusekit variant started with UV_USE_IO_URING=0 (threadpool reads)'],
-    ['pin=none', 'CPU placements to run: none (scheduler), same (one CPU), split (client 0, server 1)'],
+    ['pin=none,same', 'CPU placements to run: none (scheduler), same (one CPU), split (client 0, server 1)'],
   ],
   async run(opts: SuiteOptions): Promise<SuiteResult> {
     const aa = opts.flags.aa === 'true';
@@ -125,7 +125,7 @@ export const suite: Suite = {
     const uringOff = opts.flags['no-uring-off'] !== 'true';
     const only = new Set((opts.flags.only ?? 'roundtrip,direct,buffered').split(','));
     const secs = String(opts.seconds);
-    const pins = (opts.flags.pin ?? 'none').split(',').map((p) => {
+    const pins = (opts.flags.pin ?? 'none,same').split(',').map((p) => {
       if (!(PIN_MODES as readonly string[]).includes(p)) throw new Error(`--pin: unknown mode ${p}`);
       if (p !== 'none' && availableParallelism() < 2 && p === 'split') throw new Error('--pin=split needs 2 CPUs');
       return placement(p as PinMode);
