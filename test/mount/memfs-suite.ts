@@ -13,12 +13,20 @@ import type { ShResult } from '../helpers/mount.ts';
  * its stdin must not crash the test run with EPIPE (the helper's `stdin.end()` has
  * no error handler, so that EPIPE becomes an uncaught exception).
  */
+function quote(s: string): string {
+  return `'${s.replaceAll("'", "'\\''")}'`;
+}
+
 export function shSafe(command: string, o: { cwd?: string; uid?: number; gid?: number; input?: string; timeoutMs?: number } = {}): Promise<ShResult> {
   const argv = o.uid !== undefined
     ? ['setpriv', `--reuid=${o.uid}`, `--regid=${o.gid ?? o.uid}`, '--clear-groups', 'bash', '-c', command]
     : ['bash', '-c', command];
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    // No spawn cwd: the chdir would happen as root, before setpriv, and root may not
+    // enter a user's mount (no allow_other). The shell changes directory instead.
+    if (o.cwd !== undefined) argv[argv.length - 1] = `cd ${quote(o.cwd)} && ${argv[argv.length - 1]}`;
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.on('error', (e) => resolve({ code: -1, stdout: '', stderr: `spawn failed: ${e.message}` }));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
