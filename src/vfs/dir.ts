@@ -283,7 +283,10 @@ export class VDir extends VNode {
   release(node: VNode): void {
     if (!node.lazy || node.kref > 0 || node.handles.size > 0 || node.active > 0) return;
     if (node instanceof VDir && node.live.size > 0) return;
-    if (this.live.get(node.name) === node) this.live.delete(node.name);
+    if (this.live.get(node.name) === node) {
+      this.live.delete(node.name);
+      this.tree?.nodeDropped();
+    }
     // A lazy parent nobody holds any more can go too.
     if (this.lazy && this.kref === 0 && this.live.size === 0) this.parent?.release(this);
   }

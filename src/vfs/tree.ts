@@ -9,6 +9,9 @@
  * ask which nodes that mount's kernel holds.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { mallocTrim } from '../sys/malloc-trim.ts';
 import type { Notifier } from '../session/notify.ts';
 import { VDir } from './dir.ts';
 import { type CachePolicy, NodeState, type VNode } from './inode.ts';
@@ -30,6 +33,15 @@ export interface TreeOptions {
   cache?: CachePolicy;
   /** Entry lifetime of lazily made children, whose objects may vanish unannounced. Default 1. */
   lazyEntryTimeout?: number;
+  /**
+   * After the kernel forgets many lazily made nodes at once (memory pressure,
+   * drop_caches), run a full garbage collection so the server's memory goes back
+   * down instead of waiting for V8 to need it, trim glibc's free lists, and keep
+   * V8's young generation at its initial size (`--semi-space-growth-factor=1`, a
+   * process-wide V8 flag). Default true; set false in a host application that
+   * tunes its own heap.
+   */
+  reclaim?: boolean;
   /** Log lines (store() rejections, removal problems). Default: stderr. */
   log?: (line: string) => void;
 }
@@ -47,6 +59,9 @@ export class Tree {
   readonly requestScope = new AsyncLocalStorage<Map<VNode, number>>();
   #nextIno = 2n;
   #version = 0;
+  readonly #reclaim: boolean;
+  #dropped = 0;
+  #reclaimTimer: NodeJS.Timeout | undefined;
 
   constructor(root: VDir, o: TreeOptions = {}) {
     if (root.state !== NodeState.DETACHED) throw new Error('the root directory is already in a tree');
@@ -56,6 +71,10 @@ export class Tree {
     this.cache = { entry: o.cache?.entry ?? 10, attr: o.cache?.attr ?? 10 };
     this.lazyEntryTimeout = o.lazyEntryTimeout ?? 1;
     this.log = o.log ?? ((l) => process.stderr.write(`fusekit vfs: ${l}\n`));
+    this.#reclaim = o.reclaim ?? true;
+    // Keep V8's young generation from growing to its 16 MiB × 3 maximum under request churn:
+    // it is never given back, and it would be most of what a big walk leaves behind.
+    if (this.#reclaim) v8.setFlagsFromString('--semi-space-growth-factor=1');
     root.ino = 1n;
     root.generation = 0n;
     this.attach(root, false);
@@ -74,6 +93,31 @@ export class Tree {
   /** The next change version (tree-wide, strictly increasing). */
   nextVersion(): number {
     return ++this.#version;
+  }
+
+  /**
+   * A lazily made node was dropped. After a burst of at least 1,000 drops, collect
+   * garbage once things are quiet (1 s later, twice: V8 returns pages to the OS on
+   * the second pass), so memory tracks what the kernel holds.
+   */
+  nodeDropped(): void {
+    if (!this.#reclaim) return;
+    this.#dropped++;
+    if (this.#dropped < 1000) return;
+    if (this.#reclaimTimer) this.#reclaimTimer.refresh();
+    else {
+      this.#reclaimTimer = setTimeout(() => {
+        this.#reclaimTimer = undefined;
+        this.#dropped = 0;
+        const gc = fullGc() ?? (() => {});
+        gc();
+        setTimeout(() => {
+          gc();
+          mallocTrim();
+        }, 200).unref();
+      }, 1000);
+      this.#reclaimTimer.unref();
+    }
   }
 
   /** Attach a node (and any static children it was built with) to this tree. */
@@ -194,6 +238,23 @@ export class Tree {
       m.notifier?.invalInode(dir.ino, -1, 0);
     }
   }
+}
+
+let gcFn: (() => void) | null | undefined;
+
+/** V8's collector, exposed at run time (node --expose-gc is not needed); null if unavailable. */
+function fullGc(): (() => void) | null {
+  if (gcFn !== undefined) return gcFn;
+  try {
+    if (typeof globalThis.gc === 'function') gcFn = globalThis.gc as () => void;
+    else {
+      v8.setFlagsFromString('--expose-gc');
+      gcFn = vm.runInNewContext('gc') as () => void;
+    }
+  } catch {
+    gcFn = null;
+  }
+  return gcFn;
 }
 
 /** Build a tree over `root`. */
