@@ -125,8 +125,12 @@ export function memFs(o: MemFsOptions = {}): LowLevelFs {
       const t = now();
       const root = ctx.uid === 0;
       if (v & Fattr.MODE) {
-        if (!root && ctx.uid !== n.uid) throw fuseError('EPERM', 'chmod by non-owner');
         let m = a.mode & 0o7777;
+        const old = n.mode & 0o7777;
+        // The kernel clears S_ISUID/S_ISGID on behalf of a non-owner who writes or
+        // truncates (file_remove_privs → SETATTR MODE in the writer's name): allow that.
+        const onlyKills = (m & ~old) === 0 && (old & ~m & ~(S_ISUID | S_ISGID)) === 0;
+        if (!root && ctx.uid !== n.uid && !onlyKills) throw fuseError('EPERM', 'chmod by non-owner');
         if (!root && !inGroup(ctx, n.gid)) m &= ~S_ISGID;
         n.mode = (n.mode & C.S_IFMT) | m;
       }

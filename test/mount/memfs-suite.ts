@@ -24,7 +24,7 @@ export function shSafe(command: string, o: { cwd?: string; uid?: number; gid?: n
   return new Promise((resolve) => {
     // No spawn cwd: the chdir would happen as root, before setpriv, and root may not
     // enter a user's mount (no allow_other). The shell changes directory instead.
-    if (o.cwd !== undefined) argv[argv.length - 1] = `cd ${quote(o.cwd)} && ${argv[argv.length - 1]}`;
+    if (o.cwd !== undefined) argv[argv.length - 1] = `cd ${quote(o.cwd)} || exit 125\n${argv[argv.length - 1]}`;
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     child.on('error', (e) => resolve({ code: -1, stdout: '', stderr: `spawn failed: ${e.message}` }));
     let stdout = '';

@@ -4,8 +4,9 @@
  * Each case gets its own `fusekit demo memfs` server, stopped pass or fail.
  */
 import assert from 'node:assert/strict';
+import { chmodSync } from 'node:fs';
 import { test } from 'node:test';
-import { SKIP_MOUNT, withServer } from '../helpers/mount.ts';
+import { SKIP_MOUNT, testUser, withServer } from '../helpers/mount.ts';
 import { CORE, makeEnv, type Env } from './memfs-suite.ts';
 
 const skip = SKIP_MOUNT || (process.getuid?.() !== 0 ? 'needs root (the ordinary-user suite is memfs-user.test.ts)' : false);
@@ -50,3 +51,15 @@ memfsCase('sizes, block counts and contents of a large sparse file', async (e) =
   assert.equal(await e.run('tail -c 3 big'), 'end');
   assert.equal(await e.run('dd if=big bs=4096 skip=1000 count=1 status=none | tr -d "\\0" | wc -c'), '0\n');
 });
+
+test('memfs (root, allow_other): another user writing a setuid file clears S_ISUID; reads need permission', { skip, timeout: 60_000 }, () =>
+  withServer(['demo', 'memfs', '{mnt}', '-o', 'allow_other,default_permissions'], async (s) => {
+    chmodSync(s.base, 0o755); // let the other user reach the mountpoint
+    const e = makeEnv(s.mountpoint, s.base);
+    const u = makeEnv(s.mountpoint, s.base, testUser());
+    await e.run('echo x > f && chmod 4777 f && echo private > p && chmod 600 p');
+    await u.run('echo y >> f');
+    assert.equal(await e.run(`stat -c %a f && cat f`), '777\nx\ny\n');
+    assert.match((await u.runRaw('cat p')).stderr, /Permission denied/);
+    assert.match((await u.runRaw('chmod 777 p')).stderr, /Operation not permitted/);
+  }));
