@@ -71,7 +71,7 @@ export class Tree {
     this.cache = { entry: o.cache?.entry ?? 10, attr: o.cache?.attr ?? 10 };
     this.lazyEntryTimeout = o.lazyEntryTimeout ?? 1;
     this.log = o.log ?? ((l) => process.stderr.write(`fusekit vfs: ${l}\n`));
-    this.#reclaim = o.reclaim ?? true;
+    this.#reclaim = o.reclaim ?? process.env.FUSEKIT_VFS_RECLAIM !== '0';
     // Keep V8's young generation from growing to its 16 MiB × 3 maximum under request churn:
     // it is never given back, and it would be most of what a big walk leaves behind.
     if (this.#reclaim) v8.setFlagsFromString('--semi-space-growth-factor=1');
