@@ -358,6 +358,45 @@ print(err(fcntl.flock, b, fcntl.LOCK_SH | fcntl.LOCK_NB))
     assert.equal(out, 'OK EAGAIN EAGAIN OK True 10 50 True\nwaited True\nEAGAIN\nOK\n');
   },
 
+  async 'a blocked F_SETLKW is interrupted by a signal (EINTR) and leaves no lock behind'(e) {
+    const out = await e.py(`
+import subprocess, signal
+open('f', 'w').write('x' * 10)
+holder = subprocess.Popen([sys.executable, '-c', '''
+import fcntl, os, sys, time
+fd = os.open("f", os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX, 0, 0)
+print("locked", flush=True); sys.stdin.readline()
+'''], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+assert holder.stdout.readline() == b'locked\\n'
+class Alarm(Exception): pass
+def on_alarm(*_): raise Alarm()
+signal.signal(signal.SIGALRM, on_alarm)
+fd = os.open('f', os.O_RDWR)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+t = time.time()
+try:
+    fcntl.lockf(fd, fcntl.LOCK_EX, 0, 0); print('locked?!')
+except Alarm:
+    print('interrupted', 0.25 < time.time() - t < 5)
+print(err(fcntl.lockf, fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0))
+holder.stdin.write(b'\\n'); holder.stdin.flush(); holder.wait(10)
+print(err(fcntl.lockf, fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0))
+`);
+    assert.equal(out, 'interrupted True\nEAGAIN\nOK\n');
+  },
+
+  async 'an unlinked file stays readable and writable through an open descriptor'(e) {
+    const out = await e.py(`
+fd = os.open('f', os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b'before')
+os.unlink('f')
+os.write(fd, b'+after')
+st = os.fstat(fd)
+print(os.pread(fd, 100, 0), st.st_nlink, st.st_size, os.listdir('.'))
+`);
+    assert.equal(out, "b'before+after' 0 12 []\n");
+  },
+
   async 'statvfs reports blocks, inodes and name length'(e) {
     const out = await e.py(`
 s0 = os.statvfs('.')
