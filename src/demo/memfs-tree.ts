@@ -9,7 +9,7 @@ import { fuseError } from '../errors.ts';
 import { RenameFlag } from '../protocol/abi.ts';
 import type { NodeId } from '../protocol/types.ts';
 import type { RequestContext } from '../session/lowlevel.ts';
-import { inGroup, Node, now, S_ISGID } from './memfs-node.ts';
+import { inGroup, Node, now, S_ISGID, type DirEntry } from './memfs-node.ts';
 
 export const NAME_MAX = 255;
 
@@ -247,5 +247,48 @@ export class MemTree {
     sd.touchMC(t);
     td.touchMC(t);
     if (te) this.maybeFree(te.node);
+  }
+}
+
+/** Where a directory handle's last READDIR stopped, so the next one resumes in O(1). */
+export interface DirCursor {
+  /** A live Map iterator: it skips entries removed later and visits entries added later. */
+  it: Iterator<[string, DirEntry]>;
+  /** Cookie of the last entry handed to the kernel (the `off` it will pass next). */
+  at: bigint;
+  /** An entry read from `it` that did not fit the last reply. */
+  pending?: [string, DirEntry];
+}
+
+export interface Handle {
+  node: Node;
+  flags: number;
+  cursor?: DirCursor;
+}
+
+/**
+ * Hand `d`'s entries after `cookie` to `emit` until it refuses one. Resumes the
+ * handle's cursor when the kernel continues where it left off; otherwise scans
+ * from the start, skipping entries with smaller cookies.
+ */
+export function scanDir(h: Handle | undefined, d: Node, cookie: bigint, emit: (key: string, e: DirEntry) => boolean): void {
+  let cur = h?.cursor;
+  if (!cur || cur.at !== cookie) cur = { it: d.entries![Symbol.iterator](), at: cookie };
+  if (h) h.cursor = cur;
+  for (;;) {
+    let x = cur.pending;
+    cur.pending = undefined;
+    if (!x) {
+      const r = cur.it.next();
+      if (r.done) return;
+      x = r.value;
+    }
+    const [k, e] = x;
+    if (e.cookie <= cookie || d.entries!.get(k) !== e) continue; // before the cookie, or gone since
+    if (!emit(k, e)) {
+      cur.pending = x;
+      return;
+    }
+    cur.at = e.cookie;
   }
 }

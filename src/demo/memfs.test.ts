@@ -98,9 +98,11 @@ test('readdirplus takes one reference per accepted entry, none for . and .., non
   assert.equal(await code(() => fs.getattr(c, made.nodeid, undefined)), 'ESTALE');
 });
 
-test('readdir in small batches neither skips nor repeats while entries come and go', async () => {
+for (const viaHandle of [false, true]) {
+  test(`readdir in small batches neither skips nor repeats while entries come and go (${viaHandle ? 'resumed cursor of an opendir handle' : 'no handle: cookie scan'})`, async () => {
   const fs = fresh();
   const c = ctx();
+  const fh = viaHandle ? (await fs.opendir(c, 1n, 0)).fh! : 0n;
   for (let i = 0; i < 100; i++) await fs.mknod(c, 1n, name(`f${i}`), C.S_IFREG | 0o644, 0, 0);
   const seen: string[] = [];
   let cookie = 0n;
@@ -115,18 +117,22 @@ test('readdir in small batches neither skips nor repeats while entries come and 
         return true;
       },
     };
-    await fs.readdir(c, 1n, 0n, cookie, sink);
+    await fs.readdir(c, 1n, fh, cookie, sink);
     if (got === 0) break;
     if (round === 3) {
-      // remove some seen and some unseen names, and add new ones
-      for (const n of ['f0', 'f1', 'f50', 'f51']) await fs.unlink(c, 1n, name(n));
+      // remove some seen and some unseen names (f26 is the entry refused last time), add new ones,
+      // and rename an unseen entry (it moves to the end with a new cookie: seen once, under its new name)
+      for (const n of ['f0', 'f1', 'f26', 'f50', 'f51']) await fs.unlink(c, 1n, name(n));
       for (const n of ['g0', 'g1']) await fs.mknod(c, 1n, name(n), C.S_IFREG | 0o644, 0, 0);
+      await fs.rename(c, 1n, name('f60'), 1n, name('h60'), 0);
     }
   }
   assert.equal(new Set(seen).size, seen.length, 'no duplicates');
-  const want = ['.', '..', ...Array.from({ length: 100 }, (_, i) => `f${i}`).filter((n) => n !== 'f50' && n !== 'f51'), 'g0', 'g1'];
+  const gone = new Set(['f26', 'f50', 'f51', 'f60']);
+  const want = ['.', '..', ...Array.from({ length: 100 }, (_, i) => `f${i}`).filter((n) => !gone.has(n)), 'g0', 'g1', 'h60'];
   assert.deepEqual([...seen].sort(), want.sort());
-});
+  });
+}
 
 test('rename onto an existing name frees the replaced node once forgotten', async () => {
   const fs = fresh();

@@ -18,7 +18,7 @@ import type { LowLevelFs, RequestContext } from '../session/lowlevel.ts';
 import { CHUNK } from './memfs-data.ts';
 import { LockTable } from './memfs-locks.ts';
 import { inGroup, killSuidSgid, Node, now, permits, S_ISGID, S_ISUID, TTL } from './memfs-node.ts';
-import { MemTree, nameOf } from './memfs-tree.ts';
+import { MemTree, nameOf, scanDir, type Handle } from './memfs-tree.ts';
 
 export interface MemFsOptions {
   /** Capacity in bytes (default: half the machine's memory). Writes beyond it fail with ENOSPC. */
@@ -45,10 +45,6 @@ const MAX_FILE_SIZE = 2 ** 52;
 /** Largest single copy_file_range (Linux MAX_RW_COUNT). */
 const MAX_RW = 0x7ffff000;
 
-interface Handle {
-  node: Node;
-  flags: number;
-}
 
 function checkXattrName(name: string): void {
   if (Buffer.byteLength(name) > XATTR_NAME_MAX) throw fuseError('ERANGE', 'xattr name too long');
@@ -277,26 +273,23 @@ export function memFs(o: MemFsOptions = {}): LowLevelFs {
       closeHandle(fh);
     },
 
-    readdir(_ctx, nodeid, _fh, cookie, out) {
+    readdir(_ctx, nodeid, fh, cookie, out) {
       const d = tree.dir(nodeid);
       if (cookie < 1n && !out.add(d.id, 1n, C.S_IFDIR >>> 12, '.')) return;
       if (cookie < 2n && !out.add(d.parent!.id, 2n, C.S_IFDIR >>> 12, '..')) return;
-      for (const [k, e] of d.entries!) {
-        if (e.cookie <= cookie) continue;
-        if (!out.add(e.node.id, e.cookie, e.node.dtype, nameOf(k))) return;
-      }
+      scanDir(handles.get(fh), d, cookie, (k, e) => out.add(e.node.id, e.cookie, e.node.dtype, nameOf(k)));
       d.touchA();
     },
 
-    readdirplus(_ctx, nodeid, _fh, cookie, out) {
+    readdirplus(_ctx, nodeid, fh, cookie, out) {
       const d = tree.dir(nodeid);
       if (cookie < 1n && !out.add(d.entry(), 1n, '.')) return;
       if (cookie < 2n && !out.add(d.parent!.entry(), 2n, '..')) return;
-      for (const [k, e] of d.entries!) {
-        if (e.cookie <= cookie) continue;
-        if (!out.add(e.node.entry(), e.cookie, nameOf(k))) return;
+      scanDir(handles.get(fh), d, cookie, (k, e) => {
+        if (!out.add(e.node.entry(), e.cookie, nameOf(k))) return false;
         e.node.lookups++; // the kernel now holds a reference, as after LOOKUP
-      }
+        return true;
+      });
       d.touchA();
     },
 
