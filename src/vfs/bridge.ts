@@ -12,6 +12,7 @@
  */
 import { constants } from 'node:fs';
 import { fuseError, FuseError } from '../errors.ts';
+import { InitFlag } from '../protocol/abi.ts';
 import type { AttrOut, Attr, CreateOut, EntryOut, IoctlOut, NodeId, SetattrIn, StatfsOut } from '../protocol/types.ts';
 import type { ConnectionInfo, DirentPlusSink, DirentSink, LowLevelFs, OpenResult, RequestContext } from '../session/lowlevel.ts';
 import type { Notifier } from '../session/notify.ts';
@@ -48,6 +49,9 @@ export class TreeBridge implements LowLevelFs, MountLink {
   readonly #nodes = new Map<bigint, KernelNode>();
   readonly #files = new Map<bigint, OpenFile>();
   readonly #dirs = new Map<bigint, DirHandle>();
+  /** Listing state per directory when the kernel opens directories without asking (NO_OPENDIR_SUPPORT). */
+  readonly #listings = new Map<bigint, DirHandle>();
+  #noOpendir = false;
   #nextFh = 1n;
 
   constructor(tree: Tree) {
@@ -63,8 +67,11 @@ export class TreeBridge implements LowLevelFs, MountLink {
     return ino === 1n || this.#nodes.has(ino);
   }
 
-  init(_conn: ConnectionInfo, notifier: Notifier): void {
+  init(conn: ConnectionInfo, notifier: Notifier): void {
     this.notifier = notifier;
+    // Zero-message opendir halves the round trips of a directory walk (OPENDIR and RELEASEDIR
+    // go away): listing state then lives per directory, not per handle (see #dirHandle).
+    this.#noOpendir = this.tree.dirHandles === false && (conn.capable & InitFlag.NO_OPENDIR_SUPPORT) !== 0n;
     this.tree.mounts.add(this);
   }
 
@@ -77,6 +84,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
     }
     this.#files.clear();
     this.#dirs.clear();
+    this.#listings.clear();
     for (const [ino, k] of [...this.#nodes]) this.forget(ino, BigInt(k.count));
   }
 
@@ -122,12 +130,14 @@ export class TreeBridge implements LowLevelFs, MountLink {
 
   async #attr(node: VNode): Promise<Attr> {
     const size = node instanceof VFile ? await node.statSize() : node.size();
+    // A listing that may change unannounced looks modified now, so the kernel never serves a cached one.
+    const mtime = node instanceof VDir && node.volatileListing ? now() : node.mtime;
     return {
       ino: node.ino,
       size,
       blocks: Math.ceil(size / 512),
       atime: node.atime[0], atimensec: node.atime[1],
-      mtime: node.mtime[0], mtimensec: node.mtime[1],
+      mtime: mtime[0], mtimensec: mtime[1],
       ctime: node.ctime[0], ctimensec: node.ctime[1],
       mode: node.type | node.mode,
       nlink: node.nlink(),
@@ -140,6 +150,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
   }
 
   #attrValid(node: VNode): number {
+    if (node instanceof VDir && node.volatileListing) return node.cache.attr ?? 0;
     return node.cache.attr ?? node.defaultAttrTimeout(this.tree.cache.attr);
   }
 
@@ -193,6 +204,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
     k.node.kref -= drop;
     if (k.count <= 0) {
       this.#nodes.delete(nodeid);
+      this.#listings.delete(nodeid);
       k.node.parent?.release(k.node);
     }
   }
@@ -413,6 +425,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
     const node = this.#get(nodeid);
     if (!(node instanceof VDir)) throw fuseError('ENOTDIR');
     if (node.state === NodeState.REMOVED) throw fuseError('ENODEV');
+    if (this.#noOpendir) throw fuseError('ENOSYS'); // the kernel stops sending OPENDIR/RELEASEDIR
     const h = new DirHandle(this.#nextFh++, node);
     this.#dirs.set(h.fh, h);
     return { fh: h.fh };
@@ -465,14 +478,24 @@ export class TreeBridge implements LowLevelFs, MountLink {
     }
   }
 
-  #dirHandle(fh: bigint): DirHandle {
+  #dirHandle(fh: bigint, nodeid: NodeId): DirHandle {
+    if (fh === 0n) {
+      // No handle (zero-message opendir): one listing state per directory and mount. A listing
+      // from the start (cookie 0) refreshes the lazy snapshot; hash cookies keep concurrent
+      // listings consistent across refreshes.
+      const node = this.#get(nodeid);
+      if (!(node instanceof VDir)) throw fuseError('ENOTDIR');
+      let h = this.#listings.get(nodeid);
+      if (!h || h.node !== node) this.#listings.set(nodeid, (h = new DirHandle(0n, node)));
+      return h;
+    }
     const h = this.#dirs.get(fh);
     if (!h) throw fuseError('EBADF');
     return h;
   }
 
-  readdir(_ctx: RequestContext, _nodeid: NodeId, fh: bigint, cookie: bigint, out: DirentSink): Promise<void> {
-    const h = this.#dirHandle(fh);
+  readdir(_ctx: RequestContext, nodeid: NodeId, fh: bigint, cookie: bigint, out: DirentSink): Promise<void> {
+    const h = this.#dirHandle(fh, nodeid);
     const dir = h.node as VDir;
     return this.#active(dir, () =>
       this.#walk(h, cookie, async (name, off, node, type) => {
@@ -495,8 +518,8 @@ export class TreeBridge implements LowLevelFs, MountLink {
     );
   }
 
-  readdirplus(_ctx: RequestContext, _nodeid: NodeId, fh: bigint, cookie: bigint, out: DirentPlusSink): Promise<void> {
-    const h = this.#dirHandle(fh);
+  readdirplus(_ctx: RequestContext, nodeid: NodeId, fh: bigint, cookie: bigint, out: DirentPlusSink): Promise<void> {
+    const h = this.#dirHandle(fh, nodeid);
     const dir = h.node as VDir;
     return this.#active(dir, () =>
       this.#walk(h, cookie, async (name, off, node) => {

@@ -79,11 +79,12 @@ test('attributes: store parses, bad input answers EINVAL and logs why', async ()
   await c.close();
 });
 
-test('readdir cookies survive concurrent insertion and removal: no duplicates, no skips', async () => {
+for (const dirHandles of [false, true]) test(`readdir cookies survive concurrent insertion and removal: no duplicates, no skips (${dirHandles ? 'per-handle state' : 'zero-message opendir'})`, async () => {
   const root = dir({});
   for (let i = 0; i < 300; i++) root.add(`f${i}`, file(''));
-  const c = await VfsTestClient.start(createTree(root));
+  const c = await VfsTestClient.start(createTree(root, { dirHandles }));
   const fh = await c.opendir(1n);
+  assert.equal(fh !== 0n, dirHandles);
   const seen: string[] = [];
   let k = 0;
   for (let cookie = 0n; ; ) {

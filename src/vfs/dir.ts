@@ -40,6 +40,14 @@ export interface DirOptions extends NodeOptions {
    */
   list?(): Iterable<ListEntry> | Promise<Iterable<ListEntry>>;
   /**
+   * Whether the set of names `list()` yields changes without your code saying so.
+   * `'unannounced'` (default): the directory reports the current time as its mtime with an
+   * attribute timeout of 0, so the kernel re-reads a listing each time one starts (the kernel
+   * may otherwise serve `ls` from its cached copy). `'notified'`: the names change only when
+   * your code calls `listChanged()` (or never): listings may be cached.
+   */
+  listChanges?: 'unannounced' | 'notified';
+  /**
    * mkdir(2) in this directory: return the new directory node (not yet attached),
    * or, in a lazy directory, change your objects and return nothing: the name is
    * then found through `lookup`. **Default:** EPERM.
@@ -187,6 +195,17 @@ export class VDir extends VNode {
   /** The static child `name`, if any (visible or not). */
   get(name: string): VNode | undefined {
     return this.children.get(name);
+  }
+
+  /** Whether listings can change unannounced (see `DirOptions.listChanges`). */
+  get volatileListing(): boolean {
+    return this.ops.list !== undefined && this.ops.listChanges !== 'notified';
+  }
+
+  /** The names `list()` yields have changed: the kernel's cached listing and attributes are dropped. */
+  listChanged(): void {
+    this.touch();
+    this.tree?.invalidateNode(this, true);
   }
 
   /**

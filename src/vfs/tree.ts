@@ -34,6 +34,13 @@ export interface TreeOptions {
   /** Entry lifetime of lazily made children, whose objects may vanish unannounced. Default 1. */
   lazyEntryTimeout?: number;
   /**
+   * Directory handles: `true` gives each opendir its own handle (a lazy listing is one snapshot
+   * per open directory); `false` (default) answers OPENDIR with ENOSYS where the kernel supports
+   * zero-message opendir, which halves the requests of a directory walk (no OPENDIR, no
+   * RELEASEDIR); listing state is then kept per directory.
+   */
+  dirHandles?: boolean;
+  /**
    * After the kernel forgets many lazily made nodes at once (memory pressure,
    * drop_caches), run a full garbage collection so the server's memory goes back
    * down instead of waiting for V8 to need it, trim glibc's free lists, and keep
@@ -53,6 +60,7 @@ export class Tree {
   readonly gid: number;
   readonly cache: Required<CachePolicy>;
   readonly lazyEntryTimeout: number;
+  readonly dirHandles: boolean;
   readonly log: (line: string) => void;
   readonly mounts = new Set<MountLink>();
   /** Which nodes the current request holds active refs on (for self-removal). */
@@ -70,6 +78,7 @@ export class Tree {
     this.gid = o.gid ?? process.getgid?.() ?? 0;
     this.cache = { entry: o.cache?.entry ?? 10, attr: o.cache?.attr ?? 10 };
     this.lazyEntryTimeout = o.lazyEntryTimeout ?? 1;
+    this.dirHandles = o.dirHandles ?? false;
     this.log = o.log ?? ((l) => process.stderr.write(`fusekit vfs: ${l}\n`));
     this.#reclaim = o.reclaim ?? process.env.FUSEKIT_VFS_RECLAIM !== '0';
     // Keep V8's young generation from growing to its 16 MiB × 3 maximum under request churn:

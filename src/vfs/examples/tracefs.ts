@@ -163,6 +163,7 @@ export function tracefs(o: TracefsOptions = {}): Tree & { state: TraceState; pip
     return lazyDir({
       lookup: (n) => entries[n]?.(),
       list: () => Object.keys(entries).map((n) => ({ name: n, type: constants.S_IFREG })),
+      listChanges: 'notified', // the files of an event never change
     });
   }
 
@@ -203,6 +204,7 @@ export function tracefs(o: TracefsOptions = {}): Tree & { state: TraceState; pip
         yield { name: 'filter', type: constants.S_IFREG };
         for (let k = 0; k < EVENTS_PER_SUBSYSTEM; k++) yield { name: eventName(s, k), type: constants.S_IFDIR };
       },
+      listChanges: 'notified',
     });
     return self;
   }
@@ -224,6 +226,7 @@ export function tracefs(o: TracefsOptions = {}): Tree & { state: TraceState; pip
     list: function* () {
       for (let s = 0; s < SUBSYSTEMS; s++) yield { name: subsysName(s), type: constants.S_IFDIR };
     },
+    listChanges: 'notified',
   });
 
   const marker = (p: typeof pipe) => attribute({
