@@ -63,3 +63,17 @@ test('memfs (root, allow_other): another user writing a setuid file clears S_ISU
     assert.match((await u.runRaw('cat p')).stderr, /Permission denied/);
     assert.match((await u.runRaw('chmod 777 p')).stderr, /Operation not permitted/);
   }));
+
+test('memfs (root, no default_permissions): access(2) is answered by memfs from the mode bits', { skip, timeout: 60_000 }, () =>
+  withServer(['demo', 'memfs', '{mnt}', '-o', 'allow_other'], async (s) => {
+    chmodSync(s.base, 0o755);
+    const e = makeEnv(s.mountpoint, s.base);
+    const u = makeEnv(s.mountpoint, s.base, testUser());
+    assert.doesNotMatch(await e.run(`awk -v m="${s.mountpoint}" '$2 == m { print $4 }' /proc/mounts`), /default_permissions/);
+    await e.run('touch secret public script && chmod 600 secret && chmod 644 public && chmod 755 script');
+    const out = await u.py(`
+print(os.access('secret', os.R_OK), os.access('public', os.R_OK), os.access('public', os.W_OK), os.access('script', os.X_OK), os.access('secret', os.F_OK))
+`);
+    assert.equal(out, 'False True False True True\n');
+    assert.equal(await e.py(`print(os.access('secret', os.R_OK | os.W_OK), os.access('public', os.X_OK), os.access('script', os.X_OK))`), 'True False True\n');
+  }));
