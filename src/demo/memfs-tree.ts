@@ -132,6 +132,7 @@ export class MemTree {
     const key = keyOf(name);
     if (n.isDir) throw fuseError('EPERM', 'hard links to directories');
     if (n.nlink === 0 && !n.linkable) throw fuseError('ENOENT', 'the file was unlinked');
+    if (dir.nlink === 0) throw fuseError('ENOENT', 'directory was removed');
     if (dir.entries!.has(key)) throw fuseError('EEXIST');
     this.#insert(dir, key, n);
     n.nlink++;
@@ -190,6 +191,7 @@ export class MemTree {
     const tk = keyOf(newName);
     const se = sd.entries!.get(sk);
     if (!se) throw fuseError('ENOENT');
+    if (td.nlink === 0) throw fuseError('ENOENT', 'target directory was removed');
     const te = td.entries!.get(tk);
     const src = se.node;
     const t = now();

@@ -225,3 +225,17 @@ test('chown by a non-owner fails; chown clears setuid; sgid directories pass the
   const a = await fs.setattr(root, f.nodeid, { valid: 2 | 4, uid: 6, gid: 6 } as never);
   assert.equal(a.attr.mode & 0o7777, 0o755);
 });
+
+test('a removed directory accepts no new names (create, link, rename into it: ENOENT)', async () => {
+  const fs = fresh();
+  const c = ctx();
+  const d = await fs.mkdir(c, 1n, name('d'), 0o755, 0);
+  const f = await fs.mknod(c, 1n, name('f'), C.S_IFREG | 0o644, 0, 0);
+  await fs.rmdir(c, 1n, name('d'));
+  assert.equal((await fs.getattr(c, d.nodeid, undefined)).attr.nlink, 0);
+  assert.equal((await fs.getattr(c, 1n, undefined)).attr.nlink, 2);
+  assert.equal(await code(() => fs.mknod(c, d.nodeid, name('x'), C.S_IFREG | 0o644, 0, 0)), 'ENOENT');
+  assert.equal(await code(() => fs.link(c, f.nodeid, d.nodeid, name('x'))), 'ENOENT');
+  assert.equal(await code(() => fs.rename(c, 1n, name('f'), d.nodeid, name('x'), 0)), 'ENOENT');
+  assert.equal(await code(() => fs.lookup(c, d.nodeid, name('x'))), 'ENOENT');
+});
