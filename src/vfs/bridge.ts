@@ -19,7 +19,7 @@ import type { Notifier } from '../session/notify.ts';
 import { compareSlots, nameHash, resumeIndex, cookieAt, VDir } from './dir.ts';
 import { Fopen, VFile } from './files.ts';
 import { DirHandle, OpenFile } from './handles.ts';
-import { NodeState, type VNode, VSymlink } from './inode.ts';
+import { memoIno, NodeState, type VNode, VSymlink } from './inode.ts';
 import type { MountLink, Tree } from './tree.ts';
 
 /** The xattr that exposes a node's change version. */
@@ -505,8 +505,8 @@ export class TreeBridge implements LowLevelFs, MountLink {
           // Listed with its type: number it without building it (the memo keeps the number for the lookup to come).
           const live = dir.live.get(name);
           let m = dir.memo.get(name);
-          if (!live && !m) dir.memo.set(name, (m = { ino: this.tree.allocIno() }));
-          ino = live ? live.ino : m!.ino;
+          if (!live && m === undefined) dir.memo.set(name, (m = Number(this.tree.allocIno())));
+          ino = live ? live.ino : memoIno(m!);
         } else {
           node ??= await dir.resolve(name, true);
           if (!node) return true;

@@ -17,7 +17,7 @@
  */
 import { constants } from 'node:fs';
 import type { RequestContext } from '../session/lowlevel.ts';
-import { type Memo, NodeState, type NodeOptions, VNode } from './inode.ts';
+import { type Memo, type MemoEntry, memoIno, NodeState, type NodeOptions, VNode } from './inode.ts';
 
 /** What `list()` may yield: a name, or a name with the child's type bits (S_IFDIR…) to spare a lookup in plain readdir. */
 export type ListEntry = string | { name: string; type?: number };
@@ -133,7 +133,7 @@ export class VDir extends VNode {
   /** Lazily made children the kernel or a handle still holds. */
   readonly live = new Map<string, VNode>();
   /** Remembered inode numbers and overrides of lazy children (shared with this dir's Memo when it is lazy itself). */
-  memo: Map<string, Memo> = new Map();
+  memo: Map<string, MemoEntry> = new Map();
   #order: (Slot & { node: VNode })[] | undefined;
 
   constructor(o: DirOptions = {}) {
@@ -262,7 +262,7 @@ export class VDir extends VNode {
       throw new Error(`lookup(${name}) in ${this.path} returned a node already attached at ${node.path}`);
     }
     let m = this.memo.get(name);
-    if (m && m.identity !== node.identity) {
+    if (m !== undefined && (typeof m === 'number' ? undefined : m.identity) !== node.identity) {
       this.memo.delete(name);
       m = undefined;
     }
@@ -270,29 +270,31 @@ export class VDir extends VNode {
     node.name = name;
     node.lazy = true;
     const tree = this.tree!;
-    if (m) {
-      node.ino = m.ino;
-      if (m.mode !== undefined) node.mode = m.mode;
-      if (m.uid !== undefined) node.uid = m.uid;
-      if (m.gid !== undefined) node.gid = m.gid;
+    if (m !== undefined) {
+      node.ino = memoIno(m);
+      if (typeof m === 'object') {
+        if (m.mode !== undefined) node.mode = m.mode;
+        if (m.uid !== undefined) node.uid = m.uid;
+        if (m.gid !== undefined) node.gid = m.gid;
+      }
     } else {
-      m = { ino: tree.allocIno() };
-      if (node.identity !== undefined) m.identity = node.identity;
+      node.ino = tree.allocIno();
+      m = node.identity !== undefined ? { ino: Number(node.ino), identity: node.identity } : Number(node.ino);
       this.memo.set(name, m);
-      node.ino = m.ino;
     }
     if (node instanceof VDir) {
-      const mm = m as Memo & { children?: Map<string, Memo> };
-      mm.children ??= new Map();
-      node.memo = mm.children;
+      if (typeof m === 'number') this.memo.set(name, (m = { ino: m }));
+      m.children ??= new Map();
+      node.memo = m.children;
     }
     tree.attachLazy(node);
   }
 
   /** Persist chmod/chown of a lazy child in its memo so they survive forget. */
   persistMeta(node: VNode): void {
-    const m = this.memo.get(node.name);
-    if (!m || m.ino !== node.ino) return;
+    let m = this.memo.get(node.name);
+    if (m === undefined || memoIno(m) !== node.ino) return;
+    if (typeof m === 'number') this.memo.set(node.name, (m = { ino: m } as Memo));
     m.mode = node.mode;
     m.uid = node.uid;
     m.gid = node.gid;
@@ -316,7 +318,7 @@ export class VDir extends VNode {
     if (this.live.get(node.name) === node) this.live.delete(node.name);
     if (node.lazy) {
       const m = this.memo.get(node.name);
-      if (m && m.ino === node.ino) this.memo.delete(node.name);
+      if (m !== undefined && memoIno(m) === node.ino) this.memo.delete(node.name);
     }
     this.orderChanged();
   }

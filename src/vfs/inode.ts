@@ -58,13 +58,25 @@ export interface NodeOptions {
   identity?: string | number | bigint;
 }
 
-/** Persistent overrides of a lazily made child, kept by its directory while the kernel forgets it. */
+/**
+ * What a directory remembers about a lazily made child while the kernel forgets it: just the
+ * inode number (a plain number: no object per entry) or, when there is more to keep, a Memo.
+ */
+export type MemoEntry = number | Memo;
+
+/** Persistent overrides of a lazily made child (and, for a directory, its own children's memo). */
 export interface Memo {
-  ino: bigint;
+  ino: number;
   identity?: string | number | bigint;
   mode?: number;
   uid?: number;
   gid?: number;
+  children?: Map<string, MemoEntry>;
+}
+
+/** The inode number a memo entry remembers. */
+export function memoIno(e: MemoEntry): bigint {
+  return BigInt(typeof e === 'number' ? e : e.ino);
 }
 
 /** The base class of every node object. Create nodes with the factories in `nodes.ts`. */

@@ -14,7 +14,7 @@ import vm from 'node:vm';
 import { mallocTrim } from '../sys/malloc-trim.ts';
 import type { Notifier } from '../session/notify.ts';
 import { VDir } from './dir.ts';
-import { type CachePolicy, NodeState, type VNode } from './inode.ts';
+import { type CachePolicy, memoIno, NodeState, type VNode } from './inode.ts';
 
 /** What the tree needs from a mount (implemented by the bridge). */
 export interface MountLink {
@@ -123,6 +123,10 @@ export class Tree {
         setTimeout(() => {
           gc();
           mallocTrim();
+          if (process.env.FUSEKIT_VFS_DEBUG_MEMORY) {
+            const m = process.memoryUsage();
+            this.log(`reclaimed: rss ${(m.rss / 2 ** 20).toFixed(1)} MiB, heap ${(m.heapUsed / 2 ** 20).toFixed(1)}/${(m.heapTotal / 2 ** 20).toFixed(1)} MiB, external ${(m.external / 2 ** 20).toFixed(1)} MiB`);
+          }
         }, 200).unref();
       }, 1000);
       this.#reclaimTimer.unref();
@@ -152,8 +156,8 @@ export class Tree {
         c.name = name;
         // Static children of a lazy directory get remembered numbers too.
         const m = node.memo.get(name);
-        if (m) c.ino = m.ino;
-        else node.memo.set(name, { ino: (c.ino = this.allocIno()) });
+        if (m !== undefined) c.ino = memoIno(m);
+        else node.memo.set(name, Number((c.ino = this.allocIno())));
         this.attach(c, false);
       }
     }
