@@ -397,6 +397,30 @@ print(os.pread(fd, 100, 0), st.st_nlink, st.st_size, os.listdir('.'))
     assert.equal(out, "b'before+after' 0 12 []\n");
   },
 
+  async 'unlinked nodes are freed once the kernel forgets them, not before (statvfs f_ffree)'(e) {
+    const out = await e.py(`
+def free(): return os.statvfs('.').f_ffree
+def settle(want):
+    for _ in range(100):
+        if free() == want: return True
+        time.sleep(0.02)
+    return free()
+s0 = free()
+os.mkdir('d')
+for i in range(200): open('d/f%d' % i, 'w').write('x' * 5000)
+for n in os.listdir('d'): os.stat('d/' + n)
+print(s0 - free())
+fd = os.open('d/f0', os.O_RDONLY)
+for i in range(200): os.unlink('d/f%d' % i)
+print(settle(s0 - 2), os.read(fd, 3))
+os.close(fd)
+print(settle(s0 - 1))
+os.rmdir('d')
+print(settle(s0))
+`);
+    assert.equal(out, "201\nTrue b'xxx'\nTrue\nTrue\n");
+  },
+
   async 'statvfs reports blocks, inodes and name length'(e) {
     const out = await e.py(`
 s0 = os.statvfs('.')

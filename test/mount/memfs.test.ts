@@ -77,3 +77,11 @@ print(os.access('secret', os.R_OK), os.access('public', os.R_OK), os.access('pub
     assert.equal(out, 'False True False True True\n');
     assert.equal(await e.py(`print(os.access('secret', os.R_OK | os.W_OK), os.access('public', os.X_OK), os.access('script', os.X_OK))`), 'True False True\n');
   }));
+
+memfsCase('after the kernel forgets every node (drop_caches), names and data are all still there', async (e) => {
+  await e.run('mkdir -p a/b && for i in $(seq 1 300); do echo "n$i" > a/b/f$i; done && ln -s b a/l');
+  const before = await e.run(`stat -f -c %d . && find . -printf '%p %i %n %s\\n' | sort | md5sum`);
+  await e.run('sync; echo 2 > /proc/sys/vm/drop_caches');
+  assert.equal(await e.run(`stat -f -c %d . && find . -printf '%p %i %n %s\\n' | sort | md5sum`), before);
+  assert.equal(await e.run('cat a/l/f7 a/b/f300'), 'n7\nn300\n');
+});
