@@ -63,7 +63,10 @@ export function shareFs(o: ShareOptions): ShareFs {
         });
         core.notifier = writer.queue;
       }
-      conn.want |= InitFlag.DONT_MASK | InitFlag.POSIX_ACL | InitFlag.EXPORT_SUPPORT | InitFlag.HAS_EXPIRE_ONLY | InitFlag.DIRECT_IO_ALLOW_MMAP;
+      conn.want |= InitFlag.DONT_MASK | InitFlag.EXPORT_SUPPORT | InitFlag.HAS_EXPIRE_ONLY | InitFlag.DIRECT_IO_ALLOW_MMAP;
+      // POSIX_ACL makes the kernel check ACLs (needed for correct access under default_permissions),
+      // but it also switches default_permissions on, so only ask for it when that is wanted.
+      if (o.defaultPermissions) conn.want |= InitFlag.POSIX_ACL;
       conn.want &= ~InitFlag.WRITEBACK_CACHE;
       if (o.cache === 'always') conn.want |= InitFlag.CACHE_SYMLINKS;
       const offered = (conn.capable & InitFlag.PASSTHROUGH) !== 0n;
