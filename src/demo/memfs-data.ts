@@ -64,10 +64,20 @@ export class FileData {
 
   /** Chunks a write of `len` bytes at `off` would allocate (for ENOSPC checks). */
   wouldAllocate(off: number, len: number): number {
-    let n = 0;
     if (len <= 0) return 0;
+    const first = Math.floor(off / CHUNK);
     const last = Math.floor((off + len - 1) / CHUNK);
-    for (let ci = Math.floor(off / CHUNK); ci <= last; ci++) if (!this.#chunks.has(ci)) n++;
+    return last - first + 1 - this.#allocatedIn(first, last);
+  }
+
+  /** Allocated chunks with index in [first, last], in time bounded by min(span, allocated). */
+  #allocatedIn(first: number, last: number): number {
+    let n = 0;
+    if (last - first + 1 <= this.#chunks.size) {
+      for (let ci = first; ci <= last; ci++) if (this.#chunks.has(ci)) n++;
+    } else {
+      for (const ci of this.#chunks.keys()) if (ci >= first && ci <= last) n++;
+    }
     return n;
   }
 
@@ -105,22 +115,26 @@ export class FileData {
 
   /** Deallocate [off, off+len): whole chunks go, partial ones are zeroed. Returns chunks freed. */
   punch(off: number, len: number): number {
-    let freed = 0;
+    if (len <= 0) return 0;
     const end = off + len;
-    for (let pos = off; pos < end; ) {
-      const ci = Math.floor(pos / CHUNK);
-      const co = pos - ci * CHUNK;
-      const n = Math.min(CHUNK - co, end - pos);
-      const c = this.#chunks.get(ci);
-      if (c) {
-        if (n === CHUNK) {
-          this.#chunks.delete(ci);
-          freed++;
-        } else {
-          c.fill(0, co, co + n);
-        }
-      }
-      pos += n;
+    const firstWhole = Math.ceil(off / CHUNK);
+    const endWhole = Math.floor(end / CHUNK); // exclusive
+    // Partial chunks at either end are zeroed in place.
+    const zeroIn = (ci: number, from: number, to: number): void => {
+      this.#chunks.get(ci)?.fill(0, from - ci * CHUNK, to - ci * CHUNK);
+    };
+    if (firstWhole > endWhole) {
+      zeroIn(Math.floor(off / CHUNK), off, end); // inside one chunk
+      return 0;
+    }
+    if (off < firstWhole * CHUNK) zeroIn(firstWhole - 1, off, firstWhole * CHUNK);
+    if (end > endWhole * CHUNK) zeroIn(endWhole, endWhole * CHUNK, end);
+    // Whole chunks go; walk whichever is smaller, the range or the map (a 1 PiB punch is cheap).
+    let freed = 0;
+    if (endWhole - firstWhole <= this.#chunks.size) {
+      for (let ci = firstWhole; ci < endWhole; ci++) if (this.#chunks.delete(ci)) freed++;
+    } else {
+      for (const ci of [...this.#chunks.keys()]) if (ci >= firstWhole && ci < endWhole && this.#chunks.delete(ci)) freed++;
     }
     return freed;
   }

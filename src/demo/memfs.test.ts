@@ -239,3 +239,22 @@ test('a removed directory accepts no new names (create, link, rename into it: EN
   assert.equal(await code(() => fs.rename(c, 1n, name('f'), d.nodeid, name('x'), 0)), 'ENOENT');
   assert.equal(await code(() => fs.lookup(c, d.nodeid, name('x'))), 'ENOENT');
 });
+
+test('FileData: punch edges and huge ranges; fallocate beyond capacity is ENOSPC, quickly', async () => {
+  const d = new FileData();
+  d.write(0, Buffer.alloc(3 * CHUNK, 7));
+  assert.equal(d.punch(10, 20), 0); // inside chunk 0
+  assert.deepEqual([...d.read(9, 22)].map((b) => (b ? 1 : 0)).join(''), '1' + '0'.repeat(20) + '1');
+  assert.equal(d.punch(CHUNK - 1, CHUNK + 2), 1); // tail of 0, all of 1, head of 2
+  assert.deepEqual([...d.read(CHUNK - 2, CHUNK + 4)].map((b) => (b ? 1 : 0)).join(''), '1' + '0'.repeat(CHUNK + 2) + '1');
+  const t0 = Date.now();
+  assert.equal(d.punch(0, 2 ** 50), 2); // chunks 0 and 2, without walking 2^38 chunk indexes
+  assert.equal(d.chunkCount, 0);
+  assert.equal(d.wouldAllocate(0, 2 ** 50), 2 ** 38);
+  const fs = fresh();
+  const c = ctx();
+  const cr = await fs.create(c, 1n, name('f'), 0o644, C.O_RDWR, 0);
+  assert.equal(await code(() => fs.fallocate(c, cr.entry.nodeid, cr.open.fh, 0, 0, 2 ** 50)), 'ENOSPC');
+  assert.equal(await code(() => fs.fallocate(c, cr.entry.nodeid, cr.open.fh, 3, 0, 2 ** 50)), 'OK');
+  assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+});

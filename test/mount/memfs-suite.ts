@@ -310,6 +310,16 @@ print(os.pread(fd2, 4, 98), os.fstat(fd2).st_size)
     assert.equal(out, "196608 128\n65536 131072 196608\nTrue b'\\x00x'\nENXIO ENXIO\n196608 0\n262154\nENOTSUP ENOTSUP\nb'yy\\x00\\x00' 10000\n");
   },
 
+  async 'fallocate of a petabyte fails fast with ENOSPC; punching one is instant'(e) {
+    const out = await e.py(`
+fd = os.open('f', os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b'abc')
+t = time.time()
+print(err(fallocate, fd, 0, 0, 1 << 50), err(fallocate, fd, 3, 1, 1 << 50), os.pread(fd, 3, 0), os.fstat(fd).st_size, time.time() - t < 2)
+`);
+    assert.equal(out, "ENOSPC OK b'a\\x00\\x00' 3 True\n");
+  },
+
   async 'copy_file_range copies server-side'(e) {
     const out = await e.py(`
 src = os.open('src', os.O_RDWR | os.O_CREAT, 0o644)
