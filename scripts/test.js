@@ -23,6 +23,6 @@ if (chosen.length === 0) {
   console.error('no test files found; did the build run?');
   process.exit(1);
 }
-const env = { ...process.env, UV_USE_IO_URING: process.env.UV_USE_IO_URING ?? '1' };
+const env = { ...process.env };
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...chosen], { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

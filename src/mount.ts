@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Session, type SessionEnd } from './session/session.ts';
 import type { LowLevelFs } from './session/lowlevel.ts';
-import { DevFuseTransport } from './transport/dev-fuse.ts';
+import { DevFuseTransport, type ReadStrategy } from './transport/dev-fuse.ts';
 import { cloneFuseFd, fusermountMount, mountFuse, openFuseDevice, unmount as sysUnmount } from './sys/mount.ts';
 
 export interface MountOptions {
@@ -26,7 +26,9 @@ export interface MountOptions {
   maxWrite?: number;
   /** Mount through fusermount3 even as root ('auto': only when not root). */
   unprivileged?: boolean | 'auto';
-  /** Reads kept in flight per fd (default: 4 with io_uring, else 1). */
+  /** How the transport waits for requests: 'poll' (default), 'uring' or 'threadpool'. */
+  read?: ReadStrategy;
+  /** Reads kept in flight per fd with the uring and threadpool strategies (default 1). */
   readers?: number;
   /** Extra cloned /dev/fuse fds. */
   clones?: number;
@@ -68,6 +70,10 @@ export function parseMountOptions(list: readonly string[], into: MountOptions = 
       case 'max_read': into.maxRead = num(k, v); break;
       case 'max_write': into.maxWrite = num(k, v); break;
       case 'readers': into.readers = num(k, v); break;
+      case 'read':
+        if (v !== 'poll' && v !== 'uring' && v !== 'threadpool') throw new Error(`mount option read= takes poll, uring or threadpool, got ${v ?? 'nothing'}`);
+        into.read = v;
+        break;
       case 'clones': into.clones = num(k, v); break;
       case 'debug': into.debug = true; break;
       default: (into.extra ??= []).push(opt);
@@ -124,7 +130,7 @@ export async function mount(fsImpl: LowLevelFs, mountpoint: string, o: MountOpti
   }
 
   o.onDevice?.(fd);
-  const transport = new DevFuseTransport({ fd, readers: o.readers, clones: o.clones, cloneFd: cloneFuseFd, log });
+  const transport = new DevFuseTransport({ fd, strategy: o.read, readers: o.readers, clones: o.clones, cloneFd: cloneFuseFd, log });
   const session = new Session(fsImpl, transport, { debug: o.debug, log, maxWrite: o.maxWrite });
   if (o.debug) log(`transport: ${transport.description}`);
   const closed = session.run().then((end) => {

@@ -25,7 +25,8 @@ Examples:
 
 Options:
   -o opt,...   mount options: allow_other, default_permissions, ro, fsname=N, subtype=N,
-               max_read=N, max_write=N, readers=N (reads in flight), clones=N (cloned fds)
+               max_read=N, max_write=N, read=poll|uring|threadpool (how /dev/fuse is read),
+               readers=N (reads in flight for uring/threadpool), clones=N (cloned fds)
   --debug      print every request and reply, decoded
   --unprivileged  mount through fusermount3 even as root`,
     run: async (args) => (await import('./demo.ts')).demoCommand(args),

@@ -31,17 +31,6 @@ function usage(): string {
   ].join('\n');
 }
 
-/** Restart with UV_USE_IO_URING=1 unless it is already set (libuv reads it only at start-up). */
-async function ensureIoUring(argv: string[]): Promise<void> {
-  if (process.env.UV_USE_IO_URING !== undefined || process.env.FUSEKIT_NO_REEXEC === '1') return;
-  const { execve } = await import('../sys/exec.ts');
-  try {
-    execve(process.execPath, [process.execPath, ...process.execArgv, process.argv[1]!, ...argv], { ...process.env, UV_USE_IO_URING: '1' });
-  } catch (e) {
-    process.stderr.write(`fusekit: could not restart with io_uring (${(e as Error).message}); continuing with threadpool reads\n`);
-  }
-}
-
 export async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
@@ -68,6 +57,5 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`usage: ${cmd.usage}\n\n${cmd.help}\n`);
     return;
   }
-  if (cmd.name !== 'unmount') await ensureIoUring(argv);
   process.exitCode = await cmd.run(rest);
 }

@@ -119,6 +119,13 @@ export const syscall = libc.func('long syscall(long number, ...)');
 
 /** `int close(int)`, shared by several modules. */
 const closeFn = libc.func('int close(int fd)');
+const dupFn = libc.func('int fcntl(int fd, int cmd, int arg)');
+const F_DUPFD_CLOEXEC = 1030;
+
+/** A close-on-exec duplicate of `fd` (fcntl F_DUPFD_CLOEXEC). */
+export function dup(fd: number): number {
+  return check(dupFn(fd, F_DUPFD_CLOEXEC, 0) as number, 'dup');
+}
 
 /** close(2). EINTR is not retried: on Linux the fd is released anyway. */
 export function close(fd: number): void {

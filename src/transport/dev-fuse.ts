@@ -2,20 +2,23 @@
  * The /dev/fuse transport: reads request frames from the device and writes
  * replies back to the fd that delivered each request.
  *
- * Reading strategy (measured; see README "Decisions" and bench/): the main thread
- * keeps `readers` reads in flight per fd with `fs.read`. When the process started
- * with `UV_USE_IO_URING=1`, libuv submits those reads to io_uring, and they
- * complete on the event loop with no thread hop; this is the fastest option
- * measured from Node (≈0.8× libfuse's C examples). Without io_uring, each pending
- * read parks one libuv threadpool thread, so the transport keeps a single read in
- * flight to leave the pool to the filesystem (the `fusekit` command always starts
- * with io_uring; embedders should set the variable before Node starts).
+ * Reading strategies (measured in bench/, decision in README.md):
+ * - `poll` (default): the fd is made non-blocking and watched by the event loop's
+ *   own epoll, through a libuv pipe handle; each readiness event reads one frame
+ *   with read(2) on the main thread. No thread hop at all, and no extra threads.
+ * - `uring`: `fs.read` with libuv's io_uring backend (only when Node started with
+ *   UV_USE_IO_URING=1). Node 20's libuv runs that ring with a polling kernel
+ *   thread, which competes for the CPU on small machines.
+ * - `threadpool`: `fs.read` on libuv's threadpool, one read in flight so the
+ *   filesystem's own fs calls keep pool threads. A thread hop per request.
  *
  * Replies are written synchronously (writev): the kernel consumes a reply inside
  * write(2) without waiting on us. Notifications are written asynchronously,
  * because INVAL_INODE can wait on page locks held by reads that need us to answer.
  */
 import fs from 'node:fs';
+import net from 'node:net';
+import { close as closeFd, dup } from '../sys/ffi.ts';
 import type { Channel, FrameSink, Transport } from './transport.ts';
 
 /** True when libuv was told at start-up to use io_uring for file I/O. */
@@ -24,10 +27,32 @@ export const IO_URING_ACTIVE: boolean = process.env.UV_USE_IO_URING === '1';
 /** Frames up to this size are copied out so the big read buffer goes straight back to the pool. */
 const SMALL_FRAME = 4096;
 
+export type ReadStrategy = 'poll' | 'uring' | 'threadpool';
+
+interface PipeHandle {
+  open(fd: number): number;
+}
+type PipeCtor = new (type: number) => PipeHandle;
+
+/** libuv's pipe handle (a stream over any pollable fd), when this Node exposes it. */
+const PIPE: { Pipe: PipeCtor; SOCKET: number } | undefined = (() => {
+  try {
+    const b = (process as unknown as { binding(name: string): { Pipe: PipeCtor; constants: { SOCKET: number } } }).binding('pipe_wrap');
+    return { Pipe: b.Pipe, SOCKET: b.constants.SOCKET };
+  } catch {
+    return undefined;
+  }
+})();
+
+/** The strategy used when none is asked for: poll where possible, else io_uring if active, else the threadpool. */
+export const DEFAULT_STRATEGY: ReadStrategy = PIPE ? 'poll' : IO_URING_ACTIVE ? 'uring' : 'threadpool';
+
 export interface DevFuseOptions {
+  /** How to wait for requests (see the module doc). Default: DEFAULT_STRATEGY. */
+  strategy?: ReadStrategy;
   /** The /dev/fuse session fd (from mount(2) or fusermount3). */
   fd: number;
-  /** Reads kept in flight per fd. Default: 4 with io_uring, else 1. */
+  /** Reads kept in flight per fd (uring and threadpool strategies). Default 1. */
   readers?: number;
   /** Extra fds cloned with FUSE_DEV_IOC_CLONE (each its own kernel processing queue). Default 0. */
   clones?: number;
@@ -50,13 +75,17 @@ export class DevFuseTransport implements Transport {
   readonly #readers: number;
   readonly #pool: Buffer[] = [];
   readonly #ownedFds: number[] = [];
+  readonly #strategy: ReadStrategy;
+  readonly #sockets: net.Socket[] = [];
   #sink: FrameSink | undefined;
   #closing = false;
   #ended = false;
 
   constructor(o: DevFuseOptions) {
     this.maxFrameSize = Math.max(o.bufferSize ?? (1 << 20) + 4096, 8192);
-    this.#readers = Math.max(1, o.readers ?? (IO_URING_ACTIVE ? 4 : 1));
+    this.#strategy = o.strategy ?? DEFAULT_STRATEGY;
+    if (this.#strategy === 'poll' && !PIPE) throw new Error('the poll strategy needs libuv pipe handles, which this Node does not expose');
+    this.#readers = Math.max(1, o.readers ?? 1);
     const fds = [o.fd];
     for (let i = 0; i < (o.clones ?? 0); i++) {
       if (!o.cloneFd) throw new Error('clones need a cloneFd function');
@@ -65,13 +94,60 @@ export class DevFuseTransport implements Transport {
       this.#ownedFds.push(c);
     }
     fds.forEach((fd, id) => this.#channels.push(this.#makeChannel(fd, id)));
-    this.description = `/dev/fuse fd ${fds.join(',')}, ${IO_URING_ACTIVE ? 'io_uring' : 'threadpool'} reads, ${this.#readers} in flight per fd`;
+    this.description = this.#strategy === 'poll'
+      ? `/dev/fuse fd ${fds.join(',')}, event-loop poll`
+      : `/dev/fuse fd ${fds.join(',')}, ${this.#strategy} reads, ${this.#readers} in flight per fd`;
   }
 
   start(sink: FrameSink): void {
     if (this.#sink) throw new Error('DevFuseTransport started twice');
     this.#sink = sink;
-    for (const ch of this.#channels) for (let i = 0; i < this.#readers; i++) this.#issue(ch);
+    for (const ch of this.#channels) {
+      if (this.#strategy === 'poll') this.#poll(ch);
+      else for (let i = 0; i < this.#readers; i++) this.#issue(ch);
+    }
+  }
+
+  /**
+   * Watch a dup of the channel's fd with a libuv pipe handle. libuv reads into our
+   * one buffer (Node's `onread` option) whenever epoll says a request is queued;
+   * the frame is copied out at once because the buffer is reused. The dup lets a
+   * read error close the handle without closing the session fd.
+   */
+  #poll(ch: DevChannel): void {
+    if (this.#closing) return;
+    const { Pipe, SOCKET } = PIPE!;
+    const fd = dup(ch.fd);
+    const handle = new Pipe(SOCKET);
+    const r = handle.open(fd);
+    if (r !== 0) {
+      closeFd(fd);
+      this.#end(new Error(`cannot watch /dev/fuse with the event loop (libuv error ${r})`));
+      return;
+    }
+    const buffer = Buffer.allocUnsafeSlow(this.maxFrameSize);
+    const sink = this.#sink!;
+    const sock = new net.Socket({
+      handle,
+      readable: true,
+      writable: false,
+      onread: {
+        buffer,
+        callback: (n: number, buf: Buffer): boolean => {
+          const frame = Buffer.allocUnsafe(n);
+          buf.copy(frame, 0, 0, n);
+          sink.onFrame(frame, ch, noop);
+          return true;
+        },
+      },
+    } as net.SocketConstructorOpts);
+    this.#sockets.push(sock);
+    ch.pending++;
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      ch.pending--;
+      this.#onReadError(ch, err, () => this.#poll(ch));
+    });
+    sock.on('end', () => this.#end());
   }
 
   notify(iov: readonly Buffer[]): Promise<void> {
@@ -84,6 +160,7 @@ export class DevFuseTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    for (const s of this.#sockets) s.destroy();
     for (const fd of this.#ownedFds) {
       try {
         fs.closeSync(fd);
@@ -117,11 +194,28 @@ export class DevFuseTransport implements Transport {
     ch.pending--;
     if (err) {
       this.#release(buf);
+      this.#onReadError(ch, err, () => this.#issue(ch));
+      return;
+    }
+    this.#issue(ch);
+    const sink = this.#sink!;
+    if (n <= SMALL_FRAME) {
+      const frame = Buffer.allocUnsafe(n);
+      buf.copy(frame, 0, 0, n);
+      this.#release(buf);
+      sink.onFrame(frame, ch, noop);
+    } else {
+      sink.onFrame(buf.subarray(0, n), ch, () => this.#release(buf));
+    }
+  }
+
+  #onReadError(ch: DevChannel, err: NodeJS.ErrnoException, retry: () => void): void {
+    {
       switch (err.code) {
-        case 'ENOENT': // the request was interrupted before we read it
+        case 'ENOENT': // the request was interrupted while we read it
         case 'EINTR':
         case 'EAGAIN':
-          this.#issue(ch);
+          retry();
           return;
         case 'ENODEV': // unmounted (or aborted without ABORT_ERROR)
           this.#end();
@@ -134,16 +228,6 @@ export class DevFuseTransport implements Transport {
           this.#end(Object.assign(new Error(`reading /dev/fuse failed: ${err.message}`), { code: err.code }));
           return;
       }
-    }
-    this.#issue(ch);
-    const sink = this.#sink!;
-    if (n <= SMALL_FRAME) {
-      const frame = Buffer.allocUnsafe(n);
-      buf.copy(frame, 0, 0, n);
-      this.#release(buf);
-      sink.onFrame(frame, ch, noop);
-    } else {
-      sink.onFrame(buf.subarray(0, n), ch, () => this.#release(buf));
     }
   }
 

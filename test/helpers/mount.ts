@@ -77,7 +77,7 @@ export async function startServer(args: string[], o: ServerOptions = {}): Promis
   const child = spawn(cmd[0]!, cmd.slice(1), {
     detached: true, // own process group, so stop() can signal everything it started
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, UV_USE_IO_URING: '1', ...o.env },
+    env: { ...process.env, ...o.env },
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
