@@ -9,7 +9,7 @@
 //               ratios should be ≈1.00 and their spread is the noise floor of this machine.
 // --only=a,b    run only some metrics: roundtrip, direct, buffered.
 // --no-single   skip the single-threaded (-s) peer variants.
-// --no-uring-off  skip `fusekit … (UV_USE_IO_URING=0)`, the threadpool-read variant of the subject.
+// --variants=uring,threadpool  fusekit read strategies measured besides the default (poll); 'none' for none.
 // --pin=none,same  CPU placement of client and server, one set of runs per mode:
 //               none  = the scheduler decides (realistic, noisy: on a 2-vCPU VM a cross-CPU wake-up
 //                       costs more than the request itself, and placement flips between runs);
@@ -35,13 +35,17 @@ interface Mounted {
 
 type Starter = (tmp: string) => Promise<Mounted>;
 
-/** fusekit demo <demo>; uring: undefined = as the CLI decides (re-exec with UV_USE_IO_URING=1), '0' = off. */
-function fusekitDemo(demo: 'hello' | 'zero', uring?: '0'): Starter {
+/**
+ * fusekit demo <demo> with a read strategy: undefined = the default (event-loop poll);
+ * 'uring' runs Node with UV_USE_IO_URING=1 (libuv's io_uring, SQPOLL in Node 20); 'threadpool' = libuv pool reads.
+ */
+function fusekitDemo(demo: 'hello' | 'zero', read?: 'uring' | 'threadpool'): Starter {
   return async (tmp) => {
-    const mp = join(tmp, `fusekit-${demo}${uring ? '-uring' + uring : ''}`);
+    const mp = join(tmp, `fusekit-${demo}${read ? '-' + read : ''}`);
     mkdirSync(mp);
-    const name = `fusekit demo ${demo}${uring ? ` (UV_USE_IO_URING=${uring})` : ''}`;
-    const server = await startFusekit(['demo', demo, mp], mp, { name, env: uring ? { UV_USE_IO_URING: uring } : {} });
+    const name = `fusekit demo ${demo}${read ? ` (-o read=${read})` : ''}`;
+    const args = ['demo', demo, mp, ...(read ? ['-o', `read=${read}`] : [])];
+    const server = await startFusekit(args, mp, { name, env: read === 'uring' ? { UV_USE_IO_URING: '1' } : { UV_USE_IO_URING: '0' } });
     return { name, server, target: join(mp, demo) };
   };
 }
@@ -116,13 +120,13 @@ export const suite: Suite = {
     ['aa', 'A/A calibration: libfuse peers as the subject too (ratios ≈1, spread = noise)'],
     ['only=roundtrip,direct,buffered', 'run only these metrics'],
     ['no-single', 'skip the single-threaded (-s) libfuse variants'],
-    ['no-uring-off', 'skip the fusekit variant started with UV_USE_IO_URING=0 (threadpool reads)'],
+    ['variants=uring,threadpool', "fusekit read strategies measured besides the default poll ('none' for none)"],
     ['pin=none,same', 'CPU placements to run: none (scheduler), same (one CPU), split (client 0, server 1)'],
   ],
   async run(opts: SuiteOptions): Promise<SuiteResult> {
     const aa = opts.flags.aa === 'true';
     const single = opts.flags['no-single'] !== 'true';
-    const uringOff = opts.flags['no-uring-off'] !== 'true';
+    const variants = (opts.flags.variants ?? 'uring,threadpool').split(',').filter((v): v is 'uring' | 'threadpool' => v === 'uring' || v === 'threadpool');
     const only = new Set((opts.flags.only ?? 'roundtrip,direct,buffered').split(','));
     const secs = String(opts.seconds);
     const pins = (opts.flags.pin ?? 'none,same').split(',').map((p) => {
@@ -142,7 +146,7 @@ export const suite: Suite = {
 
     if (only.has('roundtrip')) {
       const starters = aa ? [helloLl(false, 'A ')] : [fusekitDemo('hello')];
-      if (!aa && uringOff) starters.push(fusekitDemo('hello', '0'));
+      if (!aa) for (const v of variants) starters.push(fusekitDemo('hello', v));
       starters.push(helloLl(false));
       if (single) starters.push(helloLl(true));
       await withServers(starters, async (mounted) => {
@@ -158,7 +162,7 @@ export const suite: Suite = {
     const reads = [...only].filter((x) => x === 'direct' || x === 'buffered');
     if (reads.length > 0) {
       const starters = aa ? [nullFs(false, 'A ')] : [fusekitDemo('zero')];
-      if (!aa && uringOff) starters.push(fusekitDemo('zero', '0'));
+      if (!aa) for (const v of variants) starters.push(fusekitDemo('zero', v));
       starters.push(nullFs(false));
       if (single) starters.push(nullFs(true));
       await withServers(starters, async (mounted) => {
