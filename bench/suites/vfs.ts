@@ -77,7 +77,7 @@ export const suite: Suite = {
     const reps = Number(opts.flags.reps ?? Math.min(opts.reps, 3));
     const tmp = makeTempDir('fusekit-bench-vfs-');
     const notes: string[] = [];
-    const rss = { hello: [] as number[], before: [] as number[], walked: [] as number[], forgotten: [] as number[] };
+    const rss = { hello: [] as number[], before: [] as number[], warm: [] as number[], walked: [] as number[], forgotten: [] as number[] };
     let shape: string[] = [];
     try {
       // ── memory ──
@@ -88,6 +88,14 @@ export const suite: Suite = {
           await sleep(1500); // let start-up garbage settle
           rss.hello.push(rssMB(hello));
           rss.before.push(rssMB(trace));
+          // Warm-up: a small walk (3 subsystems, ~570 entries) and a forget, so one-time costs
+          // (compiled code, first-use buffers) are paid; what remains after the full walk beyond
+          // this is memory per accessed node.
+          const mp = trace.mountpoint;
+          await sh(`find ${mp}/events/sched ${mp}/events/irq ${mp}/events/subsys050 -printf '%s\\n' > /dev/null; cat ${mp}/events/sched/*/id > /dev/null`);
+          dropCaches();
+          await sleep(3000);
+          rss.warm.push(rssMB(trace));
           const list = await sh(`find ${trace.mountpoint} -printf '%y %P\\n'`);
           await sh(`find ${trace.mountpoint} -name id -exec cat {} + > /dev/null`);
           if (rep === 0) shape = list.trim().split('\n');
@@ -96,7 +104,7 @@ export const suite: Suite = {
           dropCaches();
           await sleep(3000); // FORGETs arrive, lazy nodes are dropped, V8 collects
           rss.forgotten.push(rssMB(trace));
-          log(`vfs memory [${rep + 1}/${reps}] hello ${rss.hello.at(-1)!.toFixed(1)} MB, tracefs ${rss.before.at(-1)!.toFixed(1)} → ${rss.walked.at(-1)!.toFixed(1)} → ${rss.forgotten.at(-1)!.toFixed(1)} MB`);
+          log(`vfs memory [${rep + 1}/${reps}] hello ${rss.hello.at(-1)!.toFixed(1)} MB, tracefs ${rss.before.at(-1)!.toFixed(1)} → warm ${rss.warm.at(-1)!.toFixed(1)} → walked ${rss.walked.at(-1)!.toFixed(1)} → forgotten ${rss.forgotten.at(-1)!.toFixed(1)} MB`);
         } finally {
           await trace.stop();
           await hello.stop();
@@ -105,13 +113,16 @@ export const suite: Suite = {
       const ms = [
         measurement('server RSS, idle', 'MB', 'fusekit demo hello', rss.hello),
         measurement('server RSS, before access', 'MB', 'fusekit demo tracefs', rss.before),
+        measurement('server RSS, after a small walk + drop_caches (warm)', 'MB', 'fusekit demo tracefs', rss.warm),
         measurement('server RSS, after find + cat */id', 'MB', 'fusekit demo tracefs', rss.walked),
         measurement('server RSS, after drop_caches', 'MB', 'fusekit demo tracefs', rss.forgotten),
       ];
       const extra = ms[1]!.median - ms[0]!.median;
-      const back = ms[3]!.median / ms[1]!.median - 1;
+      const back = ms[4]!.median / ms[1]!.median - 1;
+      const backWarm = ms[4]!.median / ms[2]!.median - 1;
       notes.push(`tracefs before access costs ${extra.toFixed(1)} MB more RSS than hello (bar < 5 MB): ${extra < 5 ? 'MET' : 'NOT MET'}`);
-      notes.push(`after drop_caches RSS is ${(back * 100).toFixed(1)}% from before access (bar within 10%): ${Math.abs(back) <= 0.1 ? 'MET' : 'NOT MET'}; peak after the walk ${ms[2]!.median.toFixed(1)} MB`);
+      notes.push(`after drop_caches RSS is ${(back * 100).toFixed(1)}% from before access (bar within 10%): ${Math.abs(back) <= 0.1 ? 'MET' : 'NOT MET'}; peak after the walk ${ms[3]!.median.toFixed(1)} MB`);
+      notes.push(`after drop_caches RSS is ${(backWarm * 100).toFixed(1)}% from the warm state (after a 570-entry walk and its forget): the one-time warm-up is ${(ms[2]!.median - ms[1]!.median).toFixed(1)} MB; memory per accessed node is ${Math.abs(backWarm) <= 0.1 ? 'given back' : 'NOT given back'}`);
 
       // ── walk ──
       const trace = await demo(tmp, 'tracefs', 99);

@@ -123,6 +123,11 @@ export class Tree {
         setTimeout(() => {
           gc();
           mallocTrim();
+          // One more pass later: V8 compacts and releases the pages the first passes emptied.
+          setTimeout(() => {
+            gc();
+            mallocTrim();
+          }, 2000).unref();
           if (process.env.FUSEKIT_VFS_DEBUG_MEMORY) {
             const m = process.memoryUsage();
             this.log(`reclaimed: rss ${(m.rss / 2 ** 20).toFixed(1)} MiB, heap ${(m.heapUsed / 2 ** 20).toFixed(1)}/${(m.heapTotal / 2 ** 20).toFixed(1)} MiB, external ${(m.external / 2 ** 20).toFixed(1)} MiB`);

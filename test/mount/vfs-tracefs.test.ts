@@ -28,7 +28,10 @@ tracefs('ls, cat and stat agree; stat sizes are truthful', async (_s, m) => {
 tracefs('echo 1 > enable changes what cat shows; bad input is EINVAL with the reason logged', async (s, m) => {
   const ev = `${m}/events/sched/sched_switch`;
   assert.equal((await ok(`cat ${ev}/enable`)).trim(), '0');
+  const version = async (): Promise<number> => Number(await py(`import os, sys; print(os.getxattr(sys.argv[1], 'user.fusekit.version').decode())`, `${ev}/enable`));
+  const v0 = await version();
   await ok(`echo 1 > ${ev}/enable`);
+  assert.ok((await version()) > v0, 'the change version (xattr user.fusekit.version) grows on a store');
   assert.equal((await ok(`cat ${ev}/enable`)).trim(), '1');
   assert.equal((await ok(`cat ${m}/events/sched/enable`)).trim(), 'X');
   await ok(`echo 1 > ${m}/events/sched/enable`);

@@ -63,23 +63,21 @@ export class TraceState {
   readonly triggers = new Map<number, string>();
   tracingOn = 1;
   tracer = 'nop';
-  #index: Map<string, number> | undefined;
 
-  /** subsystem → its index; event name → global index (built at first use). */
+  /** subsystem → its index; event name → global index. */
   subsysIndex(name: string): number | undefined {
     for (let s = 0; s < SUBSYSTEMS; s++) if (subsysName(s) === name) return s;
     return undefined;
   }
   eventIndex(s: number, name: string): number | undefined {
-    this.#index ??= new Map();
-    const key = `${s}/${name}`;
-    let i = this.#index.get(key);
-    if (i === undefined) {
-      for (let k = 0; k < EVENTS_PER_SUBSYSTEM; k++) if (eventName(s, k) === name) i = s * EVENTS_PER_SUBSYSTEM + k;
-      if (i === undefined) return undefined;
-      this.#index.set(key, i);
+    // No table: synthetic names carry their number, and the real ones are a short list.
+    const m = /_event(\d\d)$/.exec(name);
+    if (m) {
+      const k = Number(m[1]);
+      return k < EVENTS_PER_SUBSYSTEM && eventName(s, k) === name ? s * EVENTS_PER_SUBSYSTEM + k : undefined;
     }
-    return i;
+    const k = s < REAL.length ? REAL[s]![1].indexOf(name) : -1;
+    return k < 0 ? undefined : s * EVENTS_PER_SUBSYSTEM + k;
   }
   /** "0", "1" or "X" over a range of events. */
   summary(from: number, to: number): string {
