@@ -153,6 +153,24 @@ export class FileData {
     return added;
   }
 
+  /**
+   * Split [off, off+len) at chunk boundaries into pieces that are holes or data,
+   * merging neighbours of the same kind. `at` is relative to `off`.
+   */
+  pieces(off: number, len: number): { at: number; len: number; hole: boolean }[] {
+    const out: { at: number; len: number; hole: boolean }[] = [];
+    for (let pos = off; pos < off + len; ) {
+      const ci = Math.floor(pos / CHUNK);
+      const n = Math.min((ci + 1) * CHUNK, off + len) - pos;
+      const hole = !this.#chunks.has(ci);
+      const last = out[out.length - 1];
+      if (last && last.hole === hole) last.len += n;
+      else out.push({ at: pos - off, len: n, hole });
+      pos += n;
+    }
+    return out;
+  }
+
   /** SEEK_DATA: the first offset ≥ off inside an allocated chunk, or undefined (ENXIO). */
   seekData(off: number): number | undefined {
     if (off >= this.size) return undefined;

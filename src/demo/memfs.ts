@@ -42,8 +42,8 @@ const SEEK_HOLE = 4;
 const SYMLINK_MAX = 4095;
 /** Largest file offset served (the decoder refuses more than 2^53). */
 const MAX_FILE_SIZE = 2 ** 52;
-/** Largest single copy_file_range (Linux MAX_RW_COUNT). */
-const MAX_RW = 0x7ffff000;
+/** Largest single copy_file_range (callers loop on short copies; bounds the temporary buffer). */
+const MAX_RW = 16 << 20;
 
 
 function checkXattrName(name: string): void {
@@ -393,7 +393,20 @@ export function memFs(o: MemFsOptions = {}): LowLevelFs {
       const data = src.data!.read(offIn, Math.min(len, MAX_RW));
       if (data.length === 0) return 0;
       src.touchA();
-      return writeData(ctx, dst, offOut, data, false);
+      // Keep holes: pieces that are holes in the source are punched in the destination, not written.
+      const pieces = src.data!.pieces(offIn, data.length);
+      const d = dst.data!;
+      const end = offOut + data.length;
+      if (end > MAX_FILE_SIZE) throw fuseError('EFBIG');
+      reserve(pieces.filter((p) => !p.hole).reduce((n, p) => n + d.wouldAllocate(offOut + p.at, p.len), 0));
+      for (const p of pieces) {
+        if (p.hole) usedChunks -= d.punch(offOut + p.at, p.len);
+        else usedChunks += d.write(offOut + p.at, data.subarray(p.at, p.at + p.len));
+      }
+      if (end > d.size) d.size = end;
+      if (ctx.uid !== 0 && (dst.mode & (S_ISUID | S_ISGID)) !== 0) dst.mode = killSuidSgid(dst.mode);
+      dst.touchMC();
+      return data.length;
     },
   };
 }

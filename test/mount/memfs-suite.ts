@@ -331,8 +331,19 @@ print(n, open('dst', 'rb').read() == data)
 n = os.copy_file_range(src, dst, 1000, 255000, 500)
 print(n, os.fstat(dst).st_size, open('dst', 'rb').read()[500:1500] == data[255000:256000])
 print(os.copy_file_range(src, dst, 100, len(data), 0))
+# A sparse source stays sparse, even over data the destination had.
+sp = os.open('sparse', os.O_RDWR | os.O_CREAT, 0o644)
+os.pwrite(sp, b'head', 0); os.pwrite(sp, b'tail', 50 << 20)
+d2 = os.open('dst2', os.O_RDWR | os.O_CREAT, 0o644)
+os.write(d2, b'z' * (1 << 20))
+n = 0
+while True:
+    r = os.copy_file_range(sp, d2, 1 << 30, n, n)
+    if r == 0: break
+    n += r
+print(n, open('sparse', 'rb').read() == open('dst2', 'rb').read(), os.fstat(sp).st_blocks, os.fstat(d2).st_blocks)
 `);
-    assert.equal(out, '256000 True\n1000 256000 True\n0\n');
+    assert.equal(out, '256000 True\n1000 256000 True\n0\n52428804 True 16 16\n');
   },
 
   async 'fcntl record locks and flock between two processes'(e) {
