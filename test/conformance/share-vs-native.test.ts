@@ -10,7 +10,8 @@ import { after, before, test } from 'node:test';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, SKIP_MOUNT, sh, startServer, testUser, type Server } from '../helpers/mount.ts';
+import { ROOT, SKIP_MOUNT, startServer, testUser, type Server } from '../helpers/mount.ts';
+import { sh } from '../mount/share-sh.ts';
 import { CASES } from './posix-cases.ts';
 
 const skip = SKIP_MOUNT || (process.getuid?.() !== 0 ? 'the differential suite runs as root (it also uses setpriv)' : false);

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync, utimesSync, statSync, readFileSync, lstatSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ok, sh, SKIP_MOUNT, sleep, testUser, withServer } from '../helpers/mount.ts';
+import { SKIP_MOUNT, sleep, testUser, withServer } from '../helpers/mount.ts';
+import { ok, sh } from './share-sh.ts';
 
 const skip = SKIP_MOUNT || (process.getuid?.() !== 0 ? 'share mount tests run as root' : false);
 
