@@ -2,7 +2,8 @@
  * memfs lock tables: POSIX record locks (per lock owner, byte ranges split and
  * merged like fs/locks.c) and BSD flock locks (whole file, per open file), one
  * table per inode. SETLKW-style waits sit on a queue that every release wakes;
- * a waiter gives up with EINTR when its request is interrupted.
+ * a waiter gives up with EINTR when its request is interrupted, and a wait that
+ * would close a cycle of owners (across inodes) fails with EDEADLK.
  */
 import { fuseError } from '../errors.ts';
 import { OFFSET_MAX } from '../protocol/abi.ts';
@@ -29,11 +30,46 @@ function conflicts(a: Held, owner: LockOwner, type: number, start: bigint, end: 
   return a.owner !== owner && (a.type === F_WRLCK || type === F_WRLCK) && overlaps(a, { start, end });
 }
 
+/**
+ * Who waits for whom, across every inode of a filesystem: lets SETLKW refuse a
+ * wait that would close a cycle (EDEADLK), as Linux's posix_locks_deadlock does.
+ */
+export class LockWaits {
+  readonly #waitingOn = new Map<LockOwner, ReadonlySet<LockOwner>>();
+
+  /** Would `owner` waiting for `blockers` deadlock (some blocker waits, transitively, for owner)? */
+  deadlocks(owner: LockOwner, blockers: Iterable<LockOwner>): boolean {
+    const seen = new Set<LockOwner>();
+    const todo = [...blockers];
+    while (todo.length > 0) {
+      const b = todo.pop()!;
+      if (b === owner) return true;
+      if (seen.has(b)) continue;
+      seen.add(b);
+      for (const next of this.#waitingOn.get(b) ?? []) todo.push(next);
+    }
+    return false;
+  }
+
+  set(owner: LockOwner, blockers: ReadonlySet<LockOwner>): void {
+    this.#waitingOn.set(owner, blockers);
+  }
+
+  clear(owner: LockOwner): void {
+    this.#waitingOn.delete(owner);
+  }
+}
+
 /** The locks of one inode. */
 export class LockTable {
+  readonly #waits: LockWaits;
   #posix: Held[] = [];
   readonly #flock = new Map<LockOwner, number>();
   #waiters: (() => void)[] = [];
+
+  constructor(waits: LockWaits = new LockWaits()) {
+    this.#waits = waits;
+  }
 
   /** No locks and nobody waiting: the table can be dropped. */
   get idle(): boolean {
@@ -70,9 +106,17 @@ export class LockTable {
       this.#wake();
       return;
     }
-    while (this.#posix.some((h) => conflicts(h, owner, lk.type, lk.start, lk.end))) {
+    for (;;) {
+      const blockers = new Set(this.#posix.filter((h) => conflicts(h, owner, lk.type, lk.start, lk.end)).map((h) => h.owner));
+      if (blockers.size === 0) break;
       if (!sleep) throw fuseError('EAGAIN', 'range locked by another owner');
-      await this.#wait(signal);
+      if (this.#waits.deadlocks(owner, blockers)) throw fuseError('EDEADLK', 'waiting would deadlock');
+      this.#waits.set(owner, blockers);
+      try {
+        await this.#wait(signal);
+      } finally {
+        this.#waits.clear(owner);
+      }
     }
     this.#carve(owner, lk.start, lk.end);
     this.#posix.push({ owner, start: lk.start, end: lk.end, type: lk.type, pid: lk.pid });

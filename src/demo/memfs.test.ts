@@ -258,3 +258,25 @@ test('FileData: punch edges and huge ranges; fallocate beyond capacity is ENOSPC
   assert.equal(await code(() => fs.fallocate(c, cr.entry.nodeid, cr.open.fh, 3, 0, 2 ** 50)), 'OK');
   assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
 });
+
+test('SETLKW that would close a cycle of owners fails with EDEADLK (across two files)', async () => {
+  const fs = fresh();
+  const c = ctx();
+  const f = (await fs.mknod(c, 1n, name('f'), C.S_IFREG | 0o644, 0, 0)).nodeid;
+  const g = (await fs.mknod(c, 1n, name('g'), C.S_IFREG | 0o644, 0, 0)).nodeid;
+  const W = 1;
+  const lk = { start: 0n, end: 9n, type: W, pid: 1 };
+  await fs.setlk(c, f, 1n, 100n, lk, false, false); // A holds f
+  await fs.setlk(c, g, 2n, 200n, lk, false, false); // B holds g
+  const ac = new AbortController();
+  const aWaits = code(() => fs.setlk(ctx({ signal: ac.signal }), g, 3n, 100n, lk, true, false)); // A waits for B
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(await code(() => fs.setlk(c, f, 4n, 200n, lk, true, false)), 'EDEADLK'); // B would wait for A
+  // A third owner waiting is no cycle.
+  const cWaits = code(() => fs.setlk(c, f, 5n, 300n, lk, true, false));
+  await fs.setlk(c, g, 2n, 200n, { ...lk, type: 2 }, false, false); // B unlocks: A gets g
+  assert.equal(await aWaits, 'OK');
+  await fs.setlk(c, f, 1n, 100n, { ...lk, type: 2 }, false, false); // A unlocks f: C gets it
+  assert.equal(await cWaits, 'OK');
+  ac.abort();
+});

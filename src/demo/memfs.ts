@@ -16,7 +16,7 @@ import { Fattr, FopenFlag, ReleaseFlag, WriteFlag } from '../protocol/abi.ts';
 import type { AttrOut, FileHandle, NodeId } from '../protocol/types.ts';
 import type { LowLevelFs, RequestContext } from '../session/lowlevel.ts';
 import { CHUNK } from './memfs-data.ts';
-import { LockTable } from './memfs-locks.ts';
+import { LockTable, LockWaits } from './memfs-locks.ts';
 import { inGroup, killSuidSgid, Node, now, permits, S_ISGID, S_ISUID, TTL } from './memfs-node.ts';
 import { MemTree, nameOf, scanDir, type Handle } from './memfs-tree.ts';
 
@@ -88,7 +88,8 @@ export function memFs(o: MemFsOptions = {}): LowLevelFs {
     tree.maybeFree(h.node);
     return h.node;
   };
-  const locks = (n: Node): LockTable => (n.locks ??= new LockTable());
+  const waits = new LockWaits();
+  const locks = (n: Node): LockTable => (n.locks ??= new LockTable(waits));
   const writeData = (ctx: RequestContext, n: Node, off: number, data: Buffer, killPriv: boolean): number => {
     if (off + data.length > MAX_FILE_SIZE) throw fuseError('EFBIG');
     reserve(n.data!.wouldAllocate(off, data.length));

@@ -406,6 +406,30 @@ print(err(fcntl.lockf, fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0))
     assert.equal(out, 'interrupted True\nEAGAIN\nOK\n');
   },
 
+  async 'two processes locking in opposite order: the second wait fails with EDEADLK'(e) {
+    const out = await e.py(`
+import subprocess
+open('f', 'w').write('x' * 100)
+fd = os.open('f', os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX, 10, 0)   # we hold 0..9
+other = subprocess.Popen([sys.executable, '-c', '''
+import fcntl, os, sys
+fd = os.open("f", os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX, 10, 50)  # it holds 50..59
+print("held", flush=True)
+fcntl.lockf(fd, fcntl.LOCK_EX, 10, 0)   # and waits for ours
+print("got it", flush=True)
+'''], stdout=subprocess.PIPE)
+assert other.stdout.readline() == b'held\\n'
+time.sleep(0.3)
+r = err(fcntl.lockf, fd, fcntl.LOCK_EX, 10, 50)
+print('EDEADLK' if r == errno.errorcode[errno.EDEADLK] else r)  # python names errno 35 EDEADLOCK
+fcntl.lockf(fd, fcntl.LOCK_UN, 10, 0)
+print(other.stdout.readline().decode().strip(), other.wait(10))
+`);
+    assert.equal(out, 'EDEADLK\ngot it 0\n');
+  },
+
   async 'an unlinked file stays readable and writable through an open descriptor'(e) {
     const out = await e.py(`
 fd = os.open('f', os.O_RDWR | os.O_CREAT, 0o644)
