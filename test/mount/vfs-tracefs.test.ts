@@ -152,3 +152,29 @@ print('skipped', [n for n in keep if n not in seen])
 `, m, 60_000);
   assert.deepEqual(out.trim().split('\n'), ['calls True', 'dups 0', 'skipped []']);
 });
+
+tracefs('inotify sees changes made through the mount (mkdir, rmdir, writes to attributes)', async (_s, m) => {
+  const out = await py(`
+import ctypes, os, sys, struct, select, subprocess
+m = sys.argv[1]
+libc = ctypes.CDLL(None, use_errno=True)
+IN_MODIFY, IN_CREATE, IN_DELETE = 0x2, 0x100, 0x200
+ifd = libc.inotify_init1(os.O_NONBLOCK)
+assert libc.inotify_add_watch(ifd, (m + '/instances').encode(), IN_CREATE | IN_DELETE) >= 0
+assert libc.inotify_add_watch(ifd, (m + '/tracing_on').encode(), IN_MODIFY) >= 0
+os.mkdir(m + '/instances/watched')
+os.rmdir(m + '/instances/watched')
+subprocess.run(['sh', '-c', 'echo 1 > ' + m + '/tracing_on'], check=True)
+seen = []
+p = select.poll(); p.register(ifd, select.POLLIN)
+while p.poll(500):
+    data = os.read(ifd, 4096); off = 0
+    while off < len(data):
+        wd, mask, cookie, ln = struct.unpack_from('iIII', data, off)
+        name = data[off+16:off+16+ln].split(b'\\0')[0].decode()
+        seen.append(('create' if mask & IN_CREATE else 'delete' if mask & IN_DELETE else 'modify' if mask & IN_MODIFY else hex(mask)) + ':' + name)
+        off += 16 + ln
+print(' '.join(seen))
+`, m);
+  assert.equal(out.trim(), 'create:watched delete:watched modify:');
+});
