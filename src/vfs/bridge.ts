@@ -16,7 +16,7 @@ import { InitFlag } from '../protocol/abi.ts';
 import type { AttrOut, Attr, CreateOut, EntryOut, IoctlOut, NodeId, SetattrIn, StatfsOut } from '../protocol/types.ts';
 import type { ConnectionInfo, DirentPlusSink, DirentSink, LowLevelFs, OpenResult, RequestContext } from '../session/lowlevel.ts';
 import type { Notifier } from '../session/notify.ts';
-import { compareSlots, cookieAt, intern, nameHash, resumeIndex, VDir } from './dir.ts';
+import { compareSlots, cookieAt, nameHash, resumeIndex, VDir } from './dir.ts';
 import { Fopen, VFile } from './files.ts';
 import { DirHandle, OpenFile } from './handles.ts';
 import { memoIno, NodeState, type VNode, VSymlink } from './inode.ts';
@@ -505,7 +505,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
           // Listed with its type: number it without building it (the memo keeps the number for the lookup to come).
           const live = dir.live.get(name);
           let m = dir.memo.get(name);
-          if (!live && m === undefined) dir.memo.set(intern(name), (m = Number(this.tree.allocIno())));
+          if (!live && m === undefined) dir.memo.set(name, (m = Number(this.tree.allocIno())));
           ino = live ? live.ino : memoIno(m!);
         } else {
           node ??= await dir.resolve(name, true);

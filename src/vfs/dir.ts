@@ -279,7 +279,6 @@ export class VDir extends VNode {
       }
     } else {
       node.ino = tree.allocIno();
-      name = intern(name); // the memo outlives the node: share one copy of names like "enable"
       m = node.identity !== undefined ? { ino: Number(node.ino), identity: node.identity } : Number(node.ino);
       this.memo.set(name, m);
     }
@@ -323,14 +322,6 @@ export class VDir extends VNode {
     }
     this.orderChanged();
   }
-}
-
-/**
- * V8's internalized copy of a string: property keys are internalized, so equal names kept as
- * memo keys share one copy (the string table is weak: unused names are still collected).
- */
-export function intern(s: string): string {
-  return Object.keys({ [s]: 0 })[0] ?? s;
 }
 
 /** Reject names the kernel would never send. */
