@@ -29,14 +29,21 @@ export interface DirOptions extends NodeOptions {
    * LOOKUP (and for each listed name in READDIRPLUS) when no live child object
    * exists. Return a *new* node each time (or the same object if you keep it);
    * the framework gives it its remembered inode number.
+   * **Replies:** the node → the kernel gets an entry; undefined → ENOENT (and a number
+   * remembered for that name is retired); a throw → that error.
    * **Default:** only static children exist.
+   * **Side effects:** the child is kept while any mount holds it (+1 lookup per LOOKUP or
+   * READDIRPLUS entry) and dropped when the last FORGET brings the count to 0.
    */
   lookup?(name: string): VNode | undefined | Promise<VNode | undefined>;
   /**
-   * Names of the lazy children, in any order. Called once per directory handle
-   * at the start of a listing (READDIR with cookie 0), and the result is held by
-   * that handle, so a listing is one consistent snapshot of the lazy part.
+   * Names of the lazy children, in any order. Called at the start of a listing
+   * (READDIR with cookie 0); the result is held for that listing (per directory
+   * handle, or per directory with zero-message opendir), so a listing is one
+   * consistent snapshot of the lazy part. Names `lookup` does not find are skipped.
+   * **Replies:** the names (with `type` to spare a lookup in plain READDIR).
    * **Default:** lazy children are reachable by name but not listed.
+   * **Side effects:** none; READDIRPLUS then looks each name up (+1 lookup per entry sent).
    */
   list?(): Iterable<ListEntry> | Promise<Iterable<ListEntry>>;
   /**
@@ -50,22 +57,29 @@ export interface DirOptions extends NodeOptions {
   /**
    * mkdir(2) in this directory: return the new directory node (not yet attached),
    * or, in a lazy directory, change your objects and return nothing: the name is
-   * then found through `lookup`. **Default:** EPERM.
+   * then found through `lookup`. The mode is the caller's (umask applied).
+   * **Replies:** the new entry. **Default:** EPERM.
    * **Side effects:** a returned node is attached as a static child; +1 lookup.
    */
   mkdir?(name: string, mode: number, ctx: RequestContext): VDir | void | Promise<VDir | void>;
   /**
-   * rmdir(2) of a child: throw (e.g. `fuseError('EBUSY')`) to refuse.
-   * **Default:** EPERM. **Side effects:** the framework then removes the child (see Tree.remove).
+   * rmdir(2) of a child (whatever it contains: the hook decides). Throw (e.g.
+   * `fuseError('EBUSY')`) to refuse. **Replies:** success, or the error thrown.
+   * **Default:** EPERM. **Side effects:** the framework then removes the child and its
+   * subtree (see Tree.remove); lookup counts are untouched until the kernel forgets.
    */
   rmdir?(name: string, child: VNode, ctx: RequestContext): void | Promise<void>;
   /**
    * open(2) with O_CREAT of a new name: return the new file node (not yet attached),
    * or (lazy directory) change your objects and return nothing, as for `mkdir`.
-   * **Default:** EACCES. **Side effects:** +1 lookup.
+   * **Replies:** the new entry and an open handle. **Default:** EACCES.
+   * **Side effects:** +1 lookup on the new node.
    */
   create?(name: string, mode: number, ctx: RequestContext): VNode | void | Promise<VNode | void>;
-  /** unlink(2) of a child: throw to refuse. **Default:** EPERM. */
+  /**
+   * unlink(2) of a child: throw to refuse. **Replies:** success, or the error thrown.
+   * **Default:** EPERM. **Side effects:** as for `rmdir`.
+   */
   unlink?(name: string, child: VNode, ctx: RequestContext): void | Promise<void>;
 }
 

@@ -32,8 +32,10 @@ export type IoctlHandler = (cmd: number, arg: bigint, input: Buffer, outSize: nu
 
 export interface FileOptions extends NodeOptions {
   /**
-   * Restricted ioctls on open handles of this file.
-   * **Default:** ENOTTY ("inappropriate ioctl") for every command.
+   * Restricted ioctls on open handles of this file: `input` holds the `_IOC_SIZE` bytes the
+   * caller passed for a write-direction command; return at most `outSize` bytes of `data`.
+   * **Replies:** `result` becomes ioctl(2)'s return value (negative: −errno).
+   * **Default:** ENOTTY ("inappropriate ioctl") for every command. **Side effects:** none.
    */
   ioctl?: IoctlHandler;
 }
@@ -200,12 +202,18 @@ export class GeneratedFile extends VFile {
 // ── attribute (sysfs show/store) ─────────────────────────────────────────────
 
 export interface AttributeOptions extends FileOptions {
-  /** The current value as text (a trailing newline is customary). */
+  /**
+   * The current value as text (a trailing newline is customary). Called at each open for
+   * reading (the handle's snapshot) and at each `stat` (the size).
+   * **Replies:** the bytes read. **Side effects:** none.
+   */
   show(): Content;
   /**
    * Parse and apply a written value (the bytes of one write(2), as text). Throw
    * `invalid('reason')` for bad input: the caller gets EINVAL and the reason is
-   * logged. **Default:** read-only (mode 0444; writes get EACCES/EBADF).
+   * logged. **Replies:** the write's byte count, or the error thrown.
+   * **Default:** read-only (mode 0444; writes get EACCES/EBADF).
+   * **Side effects:** the version is bumped and every mount's caches of this file are invalidated.
    */
   store?(value: string, ctx: RequestContext): void | Promise<void>;
 }
@@ -255,11 +263,18 @@ export class AttributeFile extends VFile {
 // ── callback ─────────────────────────────────────────────────────────────────
 
 export interface CallbackFileOptions extends FileOptions {
-  /** Bytes at [offset, offset+size); fewer only at end of file. */
+  /**
+   * Bytes at [offset, offset+size); fewer only at end of file (more are cut).
+   * **Replies:** the bytes read. **Side effects:** none.
+   */
   read(offset: number, size: number, ctx: RequestContext): Content | Promise<Content>;
-  /** Write at offset; return the bytes taken. **Default:** read-only. */
+  /**
+   * Write at offset. **Replies:** the bytes taken (the write's result).
+   * **Default:** read-only (mode 0444). **Side effects:** version and mtime bumped; other
+   * mounts of the tree are told (the writing mount's kernel already has the bytes).
+   */
   write?(offset: number, data: Buffer, ctx: RequestContext): number | Promise<number>;
-  /** truncate(2). **Default:** EPERM. */
+  /** truncate(2) and O_TRUNC. **Replies:** success or the error thrown. **Default:** EPERM. */
   truncate?(size: number, ctx: RequestContext): void | Promise<void>;
   /**
    * The current size. When given, content goes through the page cache (call

@@ -22,7 +22,11 @@ import type { OpenFile } from './handles.ts';
 export interface StreamOptions extends FileOptions {
   /** Most bytes buffered before the oldest are dropped. Default 1 MiB. */
   capacity?: number;
-  /** Accept writes from callers (each write(2) is handed to this callback). **Default:** read-only. */
+  /**
+   * Accept writes from callers: each write(2) is handed to this callback.
+   * **Replies:** the write's byte count, or the error thrown. **Default:** read-only (0444).
+   * **Side effects:** none (push() what readers should see).
+   */
   write?(data: Buffer, ctx: RequestContext): void | Promise<void>;
 }
 
