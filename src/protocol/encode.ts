@@ -303,7 +303,8 @@ export class DirentPacker {
   #count = 0;
 
   constructor(maxSize: number) {
-    this.#buf = Buffer.alloc(maxSize);
+    // Not zeroed: every byte up to `size` is written by add/addPlus, padding included.
+    this.#buf = Buffer.allocUnsafe(maxSize);
   }
 
   get count(): number {

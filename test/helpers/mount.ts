@@ -180,10 +180,15 @@ export function sh(command: string, o: { cwd?: string; uid?: number; gid?: numbe
       stderr += `\n[sh: timed out after ${o.timeoutMs ?? 30000} ms]`;
       child.kill('SIGKILL');
     }, o.timeoutMs ?? 30000);
+    child.on('error', (e) => {
+      stderr += `\n[sh: ${e.message}]`;
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A command may exit before reading its input: an EPIPE on stdin is not the test's failure.
+    child.stdin.on('error', () => {});
     child.stdin.end(o.input ?? '');
   });
 }
