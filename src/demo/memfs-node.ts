@@ -4,7 +4,7 @@
  * three reference counts that decide when it may be freed: names (nlink), kernel
  * lookups and open handles.
  */
-import { constants as C } from 'node:fs';
+import { constants as C, readFileSync } from 'node:fs';
 import type { Attr, EntryOut, NodeId } from '../protocol/types.ts';
 import type { RequestContext } from '../session/lowlevel.ts';
 import { FileData, CHUNK } from './memfs-data.ts';
@@ -151,9 +151,21 @@ export class Node {
   }
 }
 
-/** Whether the caller is in group `gid` (primary, or supplementary when the kernel sent them). */
+/**
+ * Whether the caller is in group `gid`: its primary group, or a supplementary one.
+ * The kernel sends supplementary groups only with CREATE (CREATE_SUPP_GROUP);
+ * otherwise they are read from /proc/<pid>/status, as libfuse's fuse_req_getgroups does.
+ */
 export function inGroup(ctx: RequestContext, gid: number): boolean {
-  return ctx.gid === gid || (ctx.groups?.includes(gid) ?? false);
+  if (ctx.gid === gid) return true;
+  if (ctx.groups) return ctx.groups.includes(gid);
+  if (ctx.pid <= 0) return false;
+  try {
+    const line = readFileSync(`/proc/${ctx.pid}/status`, 'latin1').match(/^Groups:(.*)$/m);
+    return line ? line[1]!.trim().split(/\s+/).map(Number).includes(gid) : false;
+  } catch {
+    return false; // the caller is gone
+  }
 }
 
 /**

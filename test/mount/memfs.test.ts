@@ -62,6 +62,13 @@ test('memfs (root, allow_other): another user writing a setuid file clears S_ISU
     assert.equal(await e.run(`stat -c %a f && cat f`), '777\nx\ny\n');
     assert.match((await u.runRaw('cat p')).stderr, /Permission denied/);
     assert.match((await u.runRaw('chmod 777 p')).stderr, /Operation not permitted/);
+    // Supplementary groups (read from /proc/<pid>/status for SETATTR): chgrp to one and keep g+s.
+    const { uid, gid } = testUser();
+    await e.run(`touch g && chown ${uid}:${gid} g`);
+    const asMember = `setpriv --reuid=${uid} --regid=${gid} --groups=4242`;
+    await e.run(`${asMember} chgrp 4242 g && ${asMember} chmod 2750 g`);
+    assert.equal(await e.run('stat -c "%g %a" g'), '4242 2750\n');
+    assert.match((await e.runRaw(`${asMember} chgrp 4243 g`)).stderr, /Operation not permitted/);
   }));
 
 test('memfs (root, no default_permissions): access(2) is answered by memfs from the mode bits', { skip, timeout: 60_000 }, () =>
