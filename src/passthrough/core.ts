@@ -10,7 +10,7 @@ import type { RequestContext } from '../session/lowlevel.ts';
 import * as sys from '../sys/fd.ts';
 import type { Statx } from '../sys/fd.ts';
 import { Caller } from './caller.ts';
-import { attrSig, InodeTable, S_IFDIR, type Node } from './inodes.ts';
+import { InodeTable, S_IFDIR, updateSig, type Node } from './inodes.ts';
 import { mapId, timeoutsFor, type ShareOptions, type Timeouts } from './options.ts';
 
 /** openat2 resolve flags for every name: no escape by "..", symlinks or magic links. */
@@ -91,11 +91,7 @@ export class ShareCore {
 
   /** Note attributes seen on the host; a change we did not see happen bumps the version. */
   observe(node: Node, st: Statx): void {
-    const sig = attrSig(st);
-    if (sig !== node.sig) {
-      node.sig = sig;
-      node.version++;
-    }
+    if (updateSig(node.sig, st)) node.version++;
   }
 
   attr(node: Node, st: Statx): Attr {
@@ -179,7 +175,15 @@ export class ShareCore {
    */
   resolve(parent: Node, name: Buffer): { node: Node; st: Statx } {
     const pfd = this.table.fd(parent);
-    const fd = sys.openat2(pfd, name, { flags: sys.O.PATH | sys.O.NOFOLLOW | sys.O.CLOEXEC, resolve: RESOLVE_CONFINED });
+    // Negative lookups are common (every create starts with one): skip the stack trace.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    let fd: number;
+    try {
+      fd = sys.openat2(pfd, name, { flags: sys.O.PATH | sys.O.NOFOLLOW | sys.O.CLOEXEC, resolve: RESOLVE_CONFINED });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     let st: Statx;
     try {
       st = sys.statx(fd, '', NOFOLLOW_EMPTY, STAT_MASK);

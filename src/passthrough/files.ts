@@ -154,8 +154,12 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
       let entry;
       let node: Node;
       try {
-        entry = c.enter(p, name);
-        node = table.get(entry.nodeid);
+        // Identify the new file from the fd we hold: no second resolve of the name.
+        const st = sys.statx(fd, '', sys.AT.EMPTY_PATH, STAT_MASK);
+        node = table.intern(fd, st, true);
+        c.observe(node, st);
+        c.hold(node, p, name);
+        entry = c.entry(node, st);
       } catch (e) {
         safeClose(fd);
         throw e;
@@ -208,6 +212,8 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
       c.handles.delete(fh);
       locks.closeOwner(id, owner);
       h.node.openFds.delete(h.fd);
+      // The close makes IN_CLOSE_WRITE (and passthrough writes IN_MODIFY): ours, not news.
+      if ((h.flags & ACCMODE) !== sys.O.RDONLY && h.node.dentry) c.selfChange(h.node.dentry.parent, h.node.dentry.name, 'm');
       safeClose(h.fd);
       if (h.passthrough) dropBacking(h.node);
       table.dropIfUnused(h.node);

@@ -48,7 +48,7 @@ export interface Node {
   /** Change version: bumped on every change we make or observe. */
   version: bigint;
   /** Attribute signature last observed (to bump `version` on changes we did not see happen). */
-  sig: string;
+  sig: AttrSig;
   /** Version the kernel's page cache was filled at (for KEEP_CACHE). */
   cacheVersion: bigint;
   /** inotify watch descriptor, for directories. */
@@ -69,9 +69,24 @@ export interface TableOptions {
 
 const PATH_FLAGS = sys.O.PATH | sys.O.CLOEXEC;
 
-/** The signature of what a stat shows; a different one means the inode changed. */
-export function attrSig(st: Statx): string {
-  return `${st.size}/${st.mtime.sec}.${st.mtime.nsec}/${st.ctime.sec}.${st.ctime.nsec}/${st.mode}/${st.nlink}/${st.uid}/${st.gid}`;
+/** What a stat shows that a change moves: (size, mtime, ctime, mode, nlink, uid, gid). */
+export type AttrSig = [number, number, number, number, number, number, number, number, number];
+
+export function attrSig(st: Statx): AttrSig {
+  return [st.size, st.mtime.sec, st.mtime.nsec, st.ctime.sec, st.ctime.nsec, st.mode, st.nlink, st.uid, st.gid];
+}
+
+/** Update `sig` in place from `st`; true if anything differed. */
+export function updateSig(sig: AttrSig, st: Statx): boolean {
+  const n = attrSig(st);
+  let changed = false;
+  for (let i = 0; i < 9; i++) {
+    if (sig[i] !== n[i]) {
+      sig[i] = n[i]!;
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 export class InodeTable {
@@ -191,8 +206,10 @@ export class InodeTable {
   /**
    * Find or create the node for a freshly opened O_PATH fd (`fd` is consumed:
    * kept or closed) whose statx is `st`. Does not change lookup counts.
+   * With `borrowed`, `fd` is a real fd owned by the caller (a file being
+   * created): it is used for the handle and never kept.
    */
-  intern(fd: number, st: Statx): Node {
+  intern(fd: number, st: Statx, borrowed = false): Node {
     const key = devKey(st);
     const type = st.mode & S_IFMT;
     const old = this.#byKey.get(key);
@@ -208,6 +225,7 @@ export class InodeTable {
       }
     }
     if (old && old.type === type && (handle === undefined || old.handle === undefined || handle.equals(old.handle))) {
+      if (borrowed) return old;
       if (old.pinnedFd === undefined && old.lruFd === undefined && old.handle) this.#lruAdd(old, fd);
       else safeClose(fd);
       return old;
@@ -228,7 +246,9 @@ export class InodeTable {
         node.mountFd = mfd;
       }
     }
-    if (node.handle) this.#lruAdd(node, fd);
+    if (borrowed) {
+      if (!node.handle) node.pinnedFd = sys.openat(sys.AT.FDCWD, `/proc/self/fd/${fd}`, PATH_FLAGS);
+    } else if (node.handle) this.#lruAdd(node, fd);
     else node.pinnedFd = fd;
     this.#byId.set(node.id, node);
     this.#byKey.set(key, node);

@@ -175,6 +175,14 @@ export class Watcher {
       }
     }
     kid.version++;
+    // Data events for a file open through the mount are (almost always) our own writes, or the
+    // kernel's own passthrough writes, which it already knows about: keep the version moving but
+    // don't make the kernel drop what it has. A host write racing an open writer is the
+    // documented exception (attribute timeouts still apply).
+    if (kind === 'm' && (kid.openFds.size > 0 || kid.backing)) {
+      this.stats.echoes++;
+      return;
+    }
     notifier.invalInode(kid.id, kind === 'a' ? -1 : 0, 0);
   }
 
