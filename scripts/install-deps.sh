@@ -10,6 +10,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# Ordinary users mount through fusermount3, which opens /dev/fuse as them: 0666 is fuse3's own
+# default (its udev rule); some containers create the node 0600.
+if [ "$(id -u)" -eq 0 ] && [ -c /dev/fuse ]; then chmod 0666 /dev/fuse; fi
 # fusectl lets tests abort a connection through /sys/fs/fuse/connections/N/abort.
 if [ "$(id -u)" -eq 0 ] && [ -d /sys/fs/fuse/connections ] && ! grep -q ' /sys/fs/fuse/connections ' /proc/mounts; then
   mount -t fusectl none /sys/fs/fuse/connections 2>/dev/null || true

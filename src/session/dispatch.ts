@@ -33,6 +33,8 @@ export interface Reply {
   payload: Buffer[];
   /** Node ids that gain one lookup reference if this reply reaches the kernel. */
   entries?: NodeId[];
+  /** A handle this reply opens: released on the filesystem's behalf if the reply never reaches the kernel. */
+  opened?: { nodeid: NodeId; fh: bigint; dir: boolean; flags: number };
 }
 
 const EMPTY: Reply = Object.freeze({ payload: [] }) as Reply;
@@ -114,10 +116,14 @@ export async function dispatch(fs: LowLevelFs, ctx: RequestContext, req: Request
     case 'link':
       if (!fs.link) enosys('link');
       return entryReply(await fs.link(ctx, req.body.oldnodeid, id, req.body.name), true);
-    case 'open':
-      return one(encodeOpenOut(openOut(fs.open ? await fs.open(ctx, id, req.body.flags) : undefined)));
-    case 'opendir':
-      return one(encodeOpenOut(openOut(fs.opendir ? await fs.opendir(ctx, id, req.body.flags) : undefined)));
+    case 'open': {
+      const o = openOut(fs.open ? await fs.open(ctx, id, req.body.flags) : undefined);
+      return { payload: [encodeOpenOut(o)], opened: { nodeid: id, fh: o.fh, dir: false, flags: req.body.flags } };
+    }
+    case 'opendir': {
+      const o = openOut(fs.opendir ? await fs.opendir(ctx, id, req.body.flags) : undefined);
+      return { payload: [encodeOpenOut(o)], opened: { nodeid: id, fh: o.fh, dir: true, flags: req.body.flags } };
+    }
     case 'read': {
       if (!fs.read) enosys('read');
       const b = req.body;
@@ -187,7 +193,12 @@ export async function dispatch(fs: LowLevelFs, ctx: RequestContext, req: Request
           ? await (fs.create ?? enosys('create')).call(fs, ctx, id, b.name, b.mode, b.flags, b.umask)
           : await (fs.tmpfile ?? enosys('tmpfile')).call(fs, ctx, id, b.mode, b.flags, b.umask);
       if (c.entry.nodeid === 0n || c.entry.nodeid === 1n) throw new FuseError(5, `${req.op} must not return node id ${c.entry.nodeid}`);
-      return { payload: [encodeCreateOut({ entry: c.entry, open: openOut(c.open) })], entries: [c.entry.nodeid] };
+      const o = openOut(c.open);
+      return {
+        payload: [encodeCreateOut({ entry: c.entry, open: o })],
+        entries: [c.entry.nodeid],
+        opened: { nodeid: c.entry.nodeid, fh: o.fh, dir: false, flags: b.flags },
+      };
     }
     case 'getlk': {
       if (!fs.getlk) enosys('getlk');

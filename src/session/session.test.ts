@@ -296,3 +296,20 @@ test('DESTROY calls destroy once and is answered', async () => {
   assert.equal(destroyed, 1);
   assert.equal(Opcode.DESTROY, 38);
 });
+
+test('an open whose reply the kernel never receives is released on the filesystem\'s behalf', async () => {
+  const released: bigint[] = [];
+  let answer!: () => void;
+  const k = new Kernel({
+    open: () => new Promise((r) => (answer = () => r({ fh: 77n }))),
+    release: (_c, _id, fh) => void released.push(fh),
+  });
+  await k.init();
+  const unique = k.next();
+  void k.t.request(encodeRequest({ unique, nodeid: 2n }, 'open', { flags: 0, openFlags: 0 }));
+  await new Promise((r) => setImmediate(r));
+  k.t.forgetWaiter(unique);
+  answer();
+  await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(released, [77n]);
+});

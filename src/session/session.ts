@@ -226,7 +226,7 @@ export class Session implements FrameSink {
       this.#inflight--;
       this.#interrupts.end(h.unique);
     }
-    if (reply) this.#send(channel, h.unique, req.op, reply);
+    if (reply) this.#send(channel, h.unique, req.op, reply, ctx);
     else this.#sendError(channel, h.unique, req.op, errno);
   }
 
@@ -319,8 +319,9 @@ export class Session implements FrameSink {
 
   // ── Replies ────────────────────────────────────────────────────────────────
 
-  #send(channel: Channel, unique: Unique, op: string, reply: Reply): void {
+  #send(channel: Channel, unique: Unique, op: string, reply: Reply, ctx?: RequestContext): void {
     const ok = this.#sendRaw(channel, unique, op, encodeReply(unique, reply.payload));
+    if (!ok && reply.opened && ctx) this.#releaseUndelivered(ctx, reply.opened);
     const entries = reply.entries;
     if (!entries) return;
     if (ok) {
@@ -335,6 +336,14 @@ export class Session implements FrameSink {
         }
       }
     }
+  }
+
+  /** The kernel never saw an open's reply, so it will never RELEASE it: release it here (libfuse does the same). */
+  #releaseUndelivered(ctx: RequestContext, o: NonNullable<Reply['opened']>): void {
+    const fs = this.#fs;
+    Promise.resolve()
+      .then(() => (o.dir ? fs.releasedir?.(ctx, o.nodeid, o.fh, o.flags) : fs.release?.(ctx, o.nodeid, o.fh, o.flags, 0, 0n)))
+      .catch((e: unknown) => this.#log(`release of undelivered handle ${o.fh} failed: ${describe(e)}`));
   }
 
   #sendError(channel: Channel, unique: Unique, op: string, errno: number): void {

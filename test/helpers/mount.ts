@@ -167,11 +167,15 @@ export interface ShResult {
  * anything it may host. `uid` runs it through setpriv as another user.
  */
 export function sh(command: string, o: { cwd?: string; uid?: number; gid?: number; input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ShResult> {
-  const argv = o.uid !== undefined
-    ? ['setpriv', `--reuid=${o.uid}`, `--regid=${o.gid ?? o.uid}`, '--clear-groups', 'bash', '-c', command]
-    : ['bash', '-c', command];
+  // As another user, change directory inside the shell: spawn's cwd is entered while still root,
+  // and root cannot enter a user's mount without allow_other.
+  const asUser = o.uid !== undefined;
+  const script = asUser && o.cwd ? `cd ${JSON.stringify(o.cwd)} && ${command}` : command;
+  const argv = asUser
+    ? ['setpriv', `--reuid=${o.uid}`, `--regid=${o.gid ?? o.uid}`, '--clear-groups', 'bash', '-c', script]
+    : ['bash', '-c', script];
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: asUser ? undefined : o.cwd, env: { ...process.env, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
