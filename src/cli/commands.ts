@@ -14,7 +14,7 @@ export interface Command {
 export const COMMANDS: Command[] = [
   {
     name: 'demo',
-    usage: 'fusekit demo <hello|zero|memfs> <mountpoint> [-o opt,...] [--debug]',
+    usage: 'fusekit demo <hello|zero|memfs|tracefs|procfs|json> <mountpoint> [-o opt,...] [--debug]',
     summary: 'mount a built-in example filesystem in the foreground',
     help: `Mount a built-in example and serve it until unmounted or signalled.
 
@@ -22,6 +22,9 @@ Examples:
   hello   one read-only file, /hello
   zero    one 1 TiB read-only file, /zero, that reads as zeros (for throughput tests)
   memfs   a complete in-memory POSIX filesystem (files, dirs, links, xattrs, locks, rename flags)
+  tracefs a tracing-style tree (2,800 event dirs, 16,000 control files, instances/, trace_pipe), built lazily
+  procfs  this Node process: pid, memory, uptime, env/, handles/
+  json    a JSON document as a tree, read and write
 
 Options:
   -o opt,...   mount options: allow_other, default_permissions, ro, fsname=N, subtype=N,
