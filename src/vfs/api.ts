@@ -71,8 +71,10 @@
  *
  * Two classic deadlocks are designed out. A handler that removes its own node
  * (an attribute whose `store` deletes its directory) would wait for its own
- * request to finish: the framework knows which nodes the current request holds
- * (an AsyncLocalStorage scope) and does not wait for those. And a notification
+ * request to finish: the framework knows which nodes the calling request holds
+ * and does not wait for those. It sees the caller when `remove()` is called
+ * synchronously from the handler; after an `await`, pass the handler's `ctx`
+ * (`node.remove(ctx)`). And a notification
  * written from the handler of a related request can block forever in the
  * kernel: every invalidation is *queued* on the mount's notifier and written
  * off the request path. You never send notifications yourself.

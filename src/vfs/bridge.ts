@@ -7,8 +7,8 @@
  * with every other mount of the same tree.
  *
  * Every request that touches a node holds an *active ref* on it for its
- * duration (kernfs_get_active), recorded in the tree's request scope so a
- * handler that removes its own node is not made to wait for itself.
+ * duration (kernfs_get_active), recorded in a `RequestScope` so a handler that
+ * removes its own node is not made to wait for itself.
  */
 import { constants } from 'node:fs';
 import { fuseError, FuseError } from '../errors.ts';
@@ -20,7 +20,7 @@ import { compareSlots, cookieAt, nameHash, resumeIndex, VDir } from './dir.ts';
 import { Fopen, VFile } from './files.ts';
 import { DirHandle, OpenFile } from './handles.ts';
 import { memoIno, NodeState, type VNode, VSymlink } from './inode.ts';
-import type { MountLink, Tree } from './tree.ts';
+import { type MountLink, RequestScope, type Tree } from './tree.ts';
 
 /** The xattr that exposes a node's change version. */
 export const VERSION_XATTR = 'user.fusekit.version';
@@ -103,18 +103,50 @@ export class TreeBridge implements LowLevelFs, MountLink {
     return n;
   }
 
-  /** Run `fn` holding an active ref on `node` (and on `also`), in the tree's request scope. */
-  async #active<T>(node: VNode, fn: () => Promise<T> | T, also?: VNode): Promise<T> {
+  /**
+   * Run `fn` holding an active ref on `node` (and on `also`) for request `ctx`. While `fn` runs
+   * synchronously its scope is the tree's `currentScope`; for the request's whole life it is
+   * `tree.scopes.get(ctx)`. Either lets `remove()` from the request's own handler skip its refs.
+   */
+  #active<T>(ctx: RequestContext, node: VNode, fn: () => Promise<T> | T, also?: VNode): Promise<T> {
+    const tree = this.tree;
     node.active++;
     if (also) also.active++;
-    const scope = new Map<VNode, number>([[node, 1]]);
-    if (also) scope.set(also, (scope.get(also) ?? 0) + 1);
+    const outer = tree.scopes.get(ctx);
+    const scope = new RequestScope(node, also, outer);
+    tree.scopes.set(ctx, scope);
+    const prev = tree.currentScope;
+    tree.currentScope = scope;
+    let r: Promise<T> | T;
     try {
-      return await this.tree.requestScope.run(scope, fn);
-    } finally {
-      node.putActive();
-      if (also) also.putActive();
+      r = fn();
+    } catch (e) {
+      tree.currentScope = prev;
+      this.#inactive(ctx, scope);
+      return Promise.reject(e);
     }
+    tree.currentScope = prev;
+    if (!(r instanceof Promise)) {
+      this.#inactive(ctx, scope);
+      return Promise.resolve(r);
+    }
+    return r.then(
+      (v) => {
+        this.#inactive(ctx, scope);
+        return v;
+      },
+      (e: unknown) => {
+        this.#inactive(ctx, scope);
+        throw e;
+      },
+    );
+  }
+
+  #inactive(ctx: RequestContext, scope: RequestScope): void {
+    if (scope.outer) this.tree.scopes.set(ctx, scope.outer);
+    else this.tree.scopes.delete(ctx);
+    scope.a.putActive();
+    scope.b?.putActive();
   }
 
   /** One more lookup reference on `node` from this mount's kernel. */
@@ -128,8 +160,12 @@ export class TreeBridge implements LowLevelFs, MountLink {
     node.kref++;
   }
 
-  async #attr(node: VNode): Promise<Attr> {
-    const size = node instanceof VFile ? await node.statSize() : node.size();
+  #attr(node: VNode): Attr | Promise<Attr> {
+    const size = node instanceof VFile ? node.statSize() : node.size();
+    return typeof size === 'number' ? this.#attrOf(node, size) : size.then((n) => this.#attrOf(node, n));
+  }
+
+  #attrOf(node: VNode, size: number): Attr {
     // A listing that may change unannounced looks modified now, so the kernel never serves a cached one.
     const mtime = node instanceof VDir && node.volatileListing ? now() : node.mtime;
     return {
@@ -154,7 +190,12 @@ export class TreeBridge implements LowLevelFs, MountLink {
     return node.cache.attr ?? node.defaultAttrTimeout(this.tree.cache.attr);
   }
 
-  async #entry(node: VNode): Promise<EntryOut> {
+  #entry(node: VNode): EntryOut | Promise<EntryOut> {
+    const a = this.#attr(node);
+    return a instanceof Promise ? a.then((x) => this.#entryOf(node, x)) : this.#entryOf(node, a);
+  }
+
+  #entryOf(node: VNode, attr: Attr): EntryOut {
     return {
       nodeid: node.ino,
       generation: node.generation,
@@ -162,7 +203,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
       entryValidNsec: 0,
       attrValid: this.#attrValid(node),
       attrValidNsec: 0,
-      attr: await this.#attr(node),
+      attr,
     };
   }
 
@@ -185,7 +226,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
     const dir = this.#dir(parent);
     const s = nameOf(name);
     if (s === undefined || dir.state === NodeState.REMOVED) throw fuseError('ENOENT');
-    return this.#active(dir, async () => {
+    return this.#active(ctx, dir, async () => {
       const child = await dir.resolve(s);
       if (!child) throw fuseError('ENOENT');
       const e = await this.#entry(child);
@@ -216,7 +257,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
 
   async setattr(ctx: RequestContext, nodeid: NodeId, a: SetattrIn): Promise<AttrOut> {
     const node = this.#get(nodeid);
-    return this.#active(node, async () => {
+    return this.#active(ctx, node, async () => {
       const owner = node.uid ?? this.tree.uid;
       let meta = false;
       if ((a.valid & (FATTR.MODE | FATTR.UID | FATTR.GID)) !== 0) {
@@ -259,7 +300,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
     if (s === undefined) throw fuseError('EINVAL');
     if (!dir.ops.mkdir) throw fuseError('EPERM', `${dir.path} does not allow mkdir`);
     if (dir.state === NodeState.REMOVED) throw fuseError('ENOENT');
-    return this.#active(dir, async () => {
+    return this.#active(ctx, dir, async () => {
       if (await dir.resolve(s)) throw fuseError('EEXIST');
       const made = await this.#place(dir, s, await dir.ops.mkdir!(s, mode & 0o7777, ctx), mode, ctx);
       const e = await this.#entry(made);
@@ -295,14 +336,14 @@ export class TreeBridge implements LowLevelFs, MountLink {
     const s = nameOf(name);
     if (s === undefined) throw fuseError('ENOENT');
     const hook = isDir ? dir.ops.rmdir : dir.ops.unlink;
-    await this.#active(dir, async () => {
+    await this.#active(ctx, dir, async () => {
       const child = await dir.resolve(s, true);
       if (!child) throw fuseError('ENOENT');
       if (isDir && !(child instanceof VDir)) throw fuseError('ENOTDIR');
       if (!isDir && child instanceof VDir) throw fuseError('EISDIR');
       if (!hook) throw fuseError('EPERM', `${dir.path} does not allow ${isDir ? 'rmdir' : 'unlink'}`);
       await hook.call(dir.ops, s, child, ctx);
-      await this.tree.remove(child, this.id);
+      await this.tree.remove(child, this.id, ctx);
     });
   }
 
@@ -320,7 +361,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
     if (s === undefined) throw fuseError('EINVAL');
     if (!dir.ops.create) throw fuseError('EACCES', `${dir.path} does not allow creating files`);
     if (dir.state === NodeState.REMOVED) throw fuseError('ENOENT');
-    return this.#active(dir, async () => {
+    return this.#active(ctx, dir, async () => {
       if (await dir.resolve(s)) throw fuseError('EEXIST');
       const made = await this.#place(dir, s, await dir.ops.create!(s, mode & 0o7777, ctx), mode, ctx);
       const entry = await this.#entry(made);
@@ -345,7 +386,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
     if (!created) this.#permit(ctx, node, wants);
     if (acc !== constants.O_RDONLY && !node.writable) throw fuseError('EACCES', `${node.path} is read-only`);
     const h = new OpenFile(this.#nextFh++, node, flags, this.id);
-    let fopen = await this.#active(node, () => node.open(h, ctx));
+    let fopen = await this.#active(ctx, node, () => node.open(h, ctx));
     if ((node.state as NodeState) === NodeState.REMOVED) throw fuseError('ENODEV');
     if (node.cached) {
       const k = this.#nodes.get(node.ino);
@@ -367,7 +408,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
   read(ctx: RequestContext, _nodeid: NodeId, fh: bigint, offset: number, size: number): Promise<Buffer> {
     const h = this.#file(fh);
     const node = h.node as VFile;
-    return this.#active(node, async () => {
+    return this.#active(ctx, node, async () => {
       const b = await node.read(h, offset, size, ctx);
       h.check();
       return b;
@@ -377,7 +418,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
   write(ctx: RequestContext, _nodeid: NodeId, fh: bigint, offset: number, data: Buffer): Promise<number> {
     const h = this.#file(fh);
     const node = h.node as VFile;
-    return this.#active(node, async () => {
+    return this.#active(ctx, node, async () => {
       try {
         const n = await node.write(h, offset, data, ctx);
         // This mount's kernel already has the bytes; other mounts' caches are stale.
@@ -405,7 +446,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
     const h = this.#file(fh);
     const node = h.node as VFile;
     if (!node.ioctlHandler) throw fuseError('ENOTTY');
-    return this.#active(node, async () => {
+    return this.#active(ctx, node, async () => {
       const r = await node.ioctlHandler!(cmd, arg, input, outSize, ctx);
       if (r.data && r.data.length > outSize) throw fuseError('EINVAL', `ioctl reply of ${r.data.length} bytes exceeds out size ${outSize}`);
       return r;
@@ -472,7 +513,9 @@ export class TreeBridge implements LowLevelFs, MountLink {
       else j++;
       const node = takeStatic ? (slot as { node: VNode }).node : undefined;
       if (node && !node.visible) continue;
-      if (!(await emit(slot.name, off, node, node ? node.type : (slot as { type?: number }).type))) return;
+      let ok = emit(slot.name, off, node, node ? node.type : (slot as { type?: number }).type);
+      if (typeof ok !== 'boolean') ok = await ok;
+      if (!ok) return;
       h.lastCookie = off;
       h.lastName = slot.name;
     }
@@ -494,10 +537,10 @@ export class TreeBridge implements LowLevelFs, MountLink {
     return h;
   }
 
-  readdir(_ctx: RequestContext, nodeid: NodeId, fh: bigint, cookie: bigint, out: DirentSink): Promise<void> {
+  readdir(ctx: RequestContext, nodeid: NodeId, fh: bigint, cookie: bigint, out: DirentSink): Promise<void> {
     const h = this.#dirHandle(fh, nodeid);
     const dir = h.node as VDir;
-    return this.#active(dir, () =>
+    return this.#active(ctx, dir, () =>
       this.#walk(h, cookie, async (name, off, node, type) => {
         if (name === '.' || name === '..') return out.add(node!.ino, off, constants.S_IFDIR >>> 12, name);
         let ino: bigint;
@@ -518,24 +561,34 @@ export class TreeBridge implements LowLevelFs, MountLink {
     );
   }
 
-  readdirplus(_ctx: RequestContext, nodeid: NodeId, fh: bigint, cookie: bigint, out: DirentPlusSink): Promise<void> {
+  readdirplus(ctx: RequestContext, nodeid: NodeId, fh: bigint, cookie: bigint, out: DirentPlusSink): Promise<void> {
     const h = this.#dirHandle(fh, nodeid);
     const dir = h.node as VDir;
-    return this.#active(dir, () =>
-      this.#walk(h, cookie, async (name, off, node) => {
+    // Synchronous per entry unless a callback (lookup, statSize) returns a promise: no
+    // promise per child in the common case.
+    const send = (child: VNode, e: EntryOut, off: bigint, name: string): boolean => {
+      if (!out.add(e, off, name)) {
+        child.parent?.release(child);
+        return false;
+      }
+      this.#take(child);
+      return true;
+    };
+    const entry = (child: VNode | undefined, off: bigint, name: string): boolean | Promise<boolean> => {
+      if (!child || child.state === NodeState.REMOVED) return true;
+      const e = this.#entry(child);
+      return e instanceof Promise ? e.then((x) => send(child, x, off, name)) : send(child, e, off, name);
+    };
+    return this.#active(ctx, dir, () =>
+      this.#walk(h, cookie, (name, off, node) => {
         if (name === '.' || name === '..') {
           // nodeid 0: no lookup reference is taken for the dots.
-          return out.add({ nodeid: 0n, generation: 0n, entryValid: 0, entryValidNsec: 0, attrValid: 0, attrValidNsec: 0, attr: await this.#attr(node!) }, off, name);
+          const dot = (attr: Attr): boolean => out.add({ nodeid: 0n, generation: 0n, entryValid: 0, entryValidNsec: 0, attrValid: 0, attrValidNsec: 0, attr }, off, name);
+          const a = this.#attr(node!);
+          return a instanceof Promise ? a.then(dot) : dot(a);
         }
-        const child = node ?? (await dir.resolve(name));
-        if (!child || child.state === NodeState.REMOVED) return true;
-        const e = await this.#entry(child);
-        if (!out.add(e, off, name)) {
-          child.parent?.release(child);
-          return false;
-        }
-        this.#take(child);
-        return true;
+        const child = node ?? dir.resolve(name);
+        return child instanceof Promise ? child.then((c) => entry(c, off, name)) : entry(child, off, name);
       }),
     );
   }

@@ -249,13 +249,18 @@ export class VDir extends VNode {
    * Resolve `name` to a visible child: static first, then live lazy ones, then the
    * `lookup` callback. `transient` children (for plain READDIR) are not kept.
    */
-  async resolve(name: string, transient = false): Promise<VNode | undefined> {
+  resolve(name: string, transient = false): VNode | undefined | Promise<VNode | undefined> {
     const s = this.children.get(name);
     if (s) return s.visible ? s : undefined;
     if (!this.ops.lookup) return undefined;
     const l = this.live.get(name);
     if (l && l.state !== NodeState.REMOVED) return l;
-    const made = await this.ops.lookup(name);
+    // Synchronous when the callback is (no promise per child in a big READDIRPLUS).
+    const made = this.ops.lookup(name);
+    return made instanceof Promise ? made.then((m) => this.#made(name, m, transient)) : this.#made(name, made, transient);
+  }
+
+  #made(name: string, made: VNode | undefined, transient: boolean): VNode | undefined {
     const again = this.live.get(name);
     if (again && again.state !== NodeState.REMOVED) return again; // made by a concurrent lookup
     if (!made) {

@@ -43,6 +43,11 @@ export interface FileOptions extends NodeOptions {
 /** Content producers return text or bytes. */
 export type Content = string | Buffer | Uint8Array;
 
+/** The length in bytes of content, without copying a string into a Buffer. */
+export function byteLength(c: Content): number {
+  return typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
+}
+
 export function toBuffer(c: Content): Buffer {
   return typeof c === 'string' ? Buffer.from(c) : Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
 }
@@ -193,9 +198,10 @@ export class GeneratedFile extends VFile {
   read(h: OpenFile, offset: number, size: number): Buffer {
     return slice(h.snapshot ?? Buffer.alloc(0), offset, size);
   }
-  override async statSize(): Promise<number> {
+  override statSize(): Promise<number> | number {
     if (this.#sizing === 'zero') return 0;
-    return toBuffer(await this.produce(undefined)).length;
+    const c = this.produce(undefined);
+    return c instanceof Promise ? c.then(byteLength) : byteLength(c);
   }
 }
 
@@ -256,7 +262,7 @@ export class AttributeFile extends VFile {
     if (!this.ops.store) throw fuseError('EPERM');
   }
   override statSize(): number {
-    return toBuffer(this.ops.show()).length;
+    return byteLength(this.ops.show());
   }
 }
 

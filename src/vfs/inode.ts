@@ -18,6 +18,7 @@
 import { constants } from 'node:fs';
 import type { Tree } from './tree.ts';
 import type { OpenFile } from './handles.ts';
+import type { RequestContext } from '../session/lowlevel.ts';
 
 /** Where a node is in its life. */
 export const NodeState = {
@@ -170,13 +171,18 @@ export abstract class VNode {
     if (notify) this.tree?.invalidateNode(this, false);
   }
 
-  /** Remove this node (and its subtree) from the tree. See `Tree.remove`. */
-  remove(): Promise<void> {
+  /**
+   * Remove this node (and its subtree) from the tree. See `Tree.remove`.
+   * A handler may remove its own node: called synchronously from the handler (before its
+   * first `await`), the framework sees which request is calling; after an `await`, pass the
+   * handler's `ctx` so the removal does not wait for the very request that asked for it.
+   */
+  remove(ctx?: RequestContext): Promise<void> {
     if (!this.tree) {
       this.state = NodeState.REMOVED;
       return Promise.resolve();
     }
-    return this.tree.remove(this);
+    return this.tree.remove(this, undefined, ctx);
   }
 
   /** Make this hidden node (and its hidden subtree) visible in one step. See `Tree.activate`. */

@@ -178,6 +178,27 @@ test('a handler that removes its own node does not deadlock', async () => {
   await c.close();
 });
 
+test('a handler that removes its own node after an await, naming its request (ctx), does not deadlock', async () => {
+  const root = dir({});
+  const victim = dir({});
+  victim.add('kill', attribute({
+    show: () => '',
+    store: async (_v, ctx) => {
+      await new Promise((r) => setTimeout(r, 5)); // the synchronous part of the handler is over
+      await victim.remove(ctx);
+    },
+  }));
+  root.add('victim', victim);
+  const c = await VfsTestClient.start(createTree(root));
+  const result = await Promise.race([
+    c.writeFile('victim/kill', '1').then(() => 'done', (e: { errno: number }) => `errno ${e.errno}`),
+    new Promise((r) => setTimeout(() => r('deadlock'), 2000)),
+  ]);
+  assert.equal(result, 'done');
+  await assert.rejects(c.lookup(1n, 'victim'), { errno: ENOENT });
+  await c.close();
+});
+
 test('atomic publication: a hidden subtree is invisible until activate()', async () => {
   const root = dir({});
   const c = await VfsTestClient.start(createTree(root));

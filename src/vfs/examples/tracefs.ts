@@ -157,7 +157,9 @@ export function tracefs(o: TracefsOptions = {}): Tree & { state: TraceState; pip
         },
       }),
     };
-    if (hasHist(idx)) entries.hist = () => generated(() => `# event histogram\n#\n# trigger info: hist:keys=common_pid:vals=hitcount\n\nTotals:\n    Hits: ${st.hits[idx]}\n`);
+    // The histogram changes only in tick(), which tells the kernel (histChanged), so its size
+    // may be cached like any announced attribute instead of re-asked at every stat.
+    if (hasHist(idx)) entries.hist = () => generated(() => `# event histogram\n#\n# trigger info: hist:keys=common_pid:vals=hitcount\n\nTotals:\n    Hits: ${st.hits[idx]}\n`, { cache: { attr: 10 } });
     return lazyDir({
       lookup: (n) => entries[n]?.(),
       list: () => Object.keys(entries).map((n) => ({ name: n, type: constants.S_IFREG })),
@@ -285,6 +287,11 @@ export function tracefs(o: TracefsOptions = {}): Tree & { state: TraceState; pip
       timer = undefined;
     }
   }
+  /** The hit count of an event changed: if the kernel holds its `hist`, drop its cached size. */
+  function histChanged(s: number, event: string): void {
+    const sub = events.live.get(subsysName(s)) as VDir | undefined;
+    (sub?.live.get(event) as VDir | undefined)?.changedChild('hist');
+  }
   function tick(): void {
     let emitted = 0;
     for (let n = 0; n < EVENTS && emitted < 4; n++) {
@@ -293,6 +300,7 @@ export function tracefs(o: TracefsOptions = {}): Tree & { state: TraceState; pip
       st.hits[i]!++;
       const s = Math.floor(i / EVENTS_PER_SUBSYSTEM);
       const name = eventName(s, i % EVENTS_PER_SUBSYSTEM);
+      if (hasHist(i)) histChanged(s, name);
       pipe.push(`          node-${process.pid}    [000] d..2.  ${(performance.now() / 1000).toFixed(6)}: ${name}: ip=0x${(0xffffffff81000000 + i * 64).toString(16)} value=${st.hits[i]}\n`);
       emitted++;
       cursor = i + 1;
