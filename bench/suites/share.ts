@@ -69,8 +69,23 @@ async function targets(root: string, kinds: readonly string[]): Promise<Target[]
   return out;
 }
 
-function contenders(ts: readonly Target[], run: (t: Target) => () => Promise<LoadResult>): Contender[] {
-  return ts.map((t) => ({ name: t.name, server: t.server, run: run(t) }));
+/** Failures by contender and metric (a peer that runs out of fds fails, it doesn't stop the suite). */
+const failures: string[] = [];
+
+function contenders(ts: readonly Target[], run: (t: Target) => () => Promise<LoadResult>, metric = ''): Contender[] {
+  return ts.map((t) => ({
+    name: t.name,
+    server: t.server,
+    run: async () => {
+      try {
+        return await run(t)();
+      } catch (e) {
+        const msg = (e as Error).message.split('\n').find((l) => /Too many open files|error|failed|saw/i.test(l)) ?? (e as Error).message.slice(0, 200);
+        failures.push(`${t.name} failed ${metric}: ${msg.slice(0, 200)}`);
+        return { value: 0, unit: '', clientUser: 0, clientSys: 0, seconds: 1 };
+      }
+    },
+  }));
 }
 
 function dropCaches(): void {
@@ -149,7 +164,7 @@ for d in range(${Math.ceil(files / 500)}):
         add(await alternate(`find+du ${files} files (cold)`, contenders(ts, (t) => timed('entries/s', entries, async () => {
           const n = Number((await sh(`find '${t.dir}/tree' | wc -l; du -s '${t.dir}/tree' > /dev/null`)).trim());
           if (n !== entries) throw new Error(`${t.name}: find saw ${n}, expected ${entries}`);
-        }, dropCaches)), Math.max(reps, 3)), 'fusekit share');
+        }, dropCaches), 'find+du'), Math.max(reps, 3)), 'fusekit share');
         for (const t of ts) await sh(`rm -rf '${t.dir}/tree'`);
       }
       if (want('tar')) {
@@ -162,10 +177,11 @@ for d in range(${Math.ceil(files / 500)}):
     } finally {
       await stopAll(ts);
     }
+    notes.push(...[...new Set(failures)].slice(0, 20));
     for (const c of comparisons) {
       const isIo = c.metric.startsWith('seq');
       if (isIo && c.baseline === 'native') notes.push(`${c.metric}: passthrough ${c.ratio.toFixed(2)}× native (bar ≥ 0.9): ${c.ratio >= 0.9 ? 'MET' : 'NOT MET'}`);
-      if (!isIo && c.baseline === 'libfuse passthrough_ll') notes.push(`${c.metric}: ${c.ratio.toFixed(2)}× passthrough_ll (bar ≥ 1): ${c.ratio >= 1 ? 'MET' : c.ratio >= 0.8 ? 'NOT MET (≥ 0.8)' : 'NOT MET (< 0.8)'}`);
+      if (!isIo && c.baseline === 'libfuse passthrough_ll' && Number.isFinite(c.ratio)) notes.push(`${c.metric}: ${c.ratio.toFixed(2)}× passthrough_ll (bar ≥ 1): ${c.ratio >= 1 ? 'MET' : c.ratio >= 0.8 ? 'NOT MET (≥ 0.8)' : 'NOT MET (< 0.8)'}`);
     }
     log('share suite done');
     return { measurements, comparisons, notes };
