@@ -127,6 +127,7 @@ export function nameOps(c: ShareCore): NameOps {
       const p = table.get(parent);
       const name = c.name(rawName);
       c.selfChange(parent, name, 'n');
+      c.selfChange(parent, name, 'a'); // the nlink change is reported as IN_ATTRIB on the name
       // The node lives on (kernel references); its nlink changed.
       const kid = p.kids?.get(name.toString('latin1'));
       c.caller.run(ctx, () => sys.unlinkat(table.fd(p), name, 0));
@@ -157,6 +158,7 @@ export function nameOps(c: ShareCore): NameOps {
       const p = table.get(newparent);
       const name = c.name(rawName);
       c.selfChange(newparent, name, 'n');
+      if (node.dentry) c.selfChange(node.dentry.parent, node.dentry.name, 'a');
       const src = c.procPath(node);
       const pfd = table.fd(p);
       // Link through the magic link: works without CAP_DAC_READ_SEARCH, and the host applies

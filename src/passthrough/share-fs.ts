@@ -83,6 +83,7 @@ export function shareFs(o: ShareOptions): ShareFs {
     },
 
     destroy() {
+      if (watcher) o.log(`watcher: ${JSON.stringify(watcher.stats)}; notifications: ${JSON.stringify(core.notifier?.stats ?? {})}`);
       watcher?.close();
       writer?.close();
     },

@@ -29,7 +29,7 @@ import { S_IFDIR, safeClose, type Node } from './inodes.ts';
 
 export const POLL_MS = 10;
 const ECHO_MS = 250;
-const MASK = IN.MODIFY | IN.ATTRIB | IN.CLOSE_WRITE | IN.CREATE | IN.DELETE | IN.MOVED_FROM | IN.MOVED_TO | IN.DELETE_SELF | IN.MOVE_SELF | IN.ONLYDIR;
+const MASK = IN.MODIFY | IN.ATTRIB | IN.CREATE | IN.DELETE | IN.MOVED_FROM | IN.MOVED_TO | IN.DELETE_SELF | IN.MOVE_SELF | IN.ONLYDIR;
 
 type Kind = 'n' | 'a' | 'm';
 
