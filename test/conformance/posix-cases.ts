@@ -231,6 +231,29 @@ with os.scandir('.') as it: kinds = sorted(set((e.is_dir(), e.is_file()) for e i
 for i in range(0, 1500, 2): os.unlink('f%04d' % i)
 print(len(os.listdir('.')))
 ` },
+  'fsync, fdatasync, syncfs': { py: `
+fd = os.open('f', os.O_RDWR | os.O_CREAT, 0o644); os.write(fd, b'x')
+T('fsync', lambda: os.fsync(fd)); T('fdatasync', lambda: os.fdatasync(fd)); os.close(fd)
+dfd = os.open('.', os.O_RDONLY); T('fsync-dir', lambda: os.fsync(dfd))
+T('syncfs', lambda: chk(libc.syncfs(dfd))); os.close(dfd)
+` },
+  'telldir/seekdir offsets stay valid across changes': { py: `
+for i in range(300): write('e%03d' % i, b'')
+libc.opendir.restype = ctypes.c_void_p; libc.readdir.restype = ctypes.c_void_p; libc.telldir.restype = ctypes.c_long
+libc.readdir.argtypes = [ctypes.c_void_p]; libc.telldir.argtypes = [ctypes.c_void_p]; libc.seekdir.argtypes = [ctypes.c_void_p, ctypes.c_long]; libc.closedir.argtypes = [ctypes.c_void_p]
+def name(ent): return ctypes.string_at(ent + 19).decode()
+d = libc.opendir(b'.')
+for i in range(150): libc.readdir(d)
+pos = libc.telldir(d); first = name(libc.readdir(d)); rest = []
+while True:
+    e = libc.readdir(d)
+    if not e: break
+    rest.append(name(e))
+for i in range(0, 300, 7):
+    if 'e%03d' % i != first: os.unlink('e%03d' % i)
+libc.seekdir(d, pos); again = name(libc.readdir(d)); libc.closedir(d)
+print(first == again, len(rest) > 100)
+` },
   'statfs': { py: `
 s = os.statvfs('.'); print(s.f_namemax, s.f_bsize > 0, s.f_blocks > 0)
 ` },
