@@ -168,3 +168,19 @@ test('user.fusekit.version changes on host changes that timestamps hide, and dri
     t.done();
   }
 });
+
+test('an ordinary user can run the share (fusermount3; fds instead of handles; no passthrough)', { skip, timeout: 60_000 }, async () => {
+  const t = tree();
+  const u = testUser();
+  try {
+    await ok(`chown ${u.uid}:${u.gid} '${t.src}'`);
+    await withServer(['share', t.src, '{mnt}', '--passthrough=on'], async (s) => {
+      const m = s.mountpoint;
+      const out = await ok(`cd '${m}' && echo hi > a && cat a && mkdir d && ln a d/b && stat -c '%h %u' a && mv a c && rm c d/b && rmdir d && ls -A | wc -l`, { uid: u.uid, gid: u.gid });
+      assert.equal(out, `hi\n2 ${u.uid}\n0\n`);
+      assert.match(s.output(), /passthrough unavailable \(needs root\)/);
+    }, { uid: u.uid, gid: u.gid });
+  } finally {
+    t.done();
+  }
+});
