@@ -68,6 +68,10 @@ export function shareFs(o: ShareOptions): ShareFs {
       // but it also switches default_permissions on, so only ask for it when that is wanted.
       if (o.defaultPermissions) conn.want |= InitFlag.POSIX_ACL;
       conn.want &= ~InitFlag.WRITEBACK_CACHE;
+      // Always READDIRPLUS: a listing then brings every entry's attributes in a few requests,
+      // instead of READDIR plus one LOOKUP per name when the kernel's heuristic says "plain".
+      // FUSEKIT_SHARE_RDP_AUTO=1 keeps the kernel's heuristic (for measurements).
+      if (process.env.FUSEKIT_SHARE_RDP_AUTO !== '1') conn.want &= ~InitFlag.READDIRPLUS_AUTO;
       if (o.cache === 'always') conn.want |= InitFlag.CACHE_SYMLINKS;
       const offered = (conn.capable & InitFlag.PASSTHROUGH) !== 0n;
       const canPass = offered && core.caller.isRoot && core.devFd !== undefined;
