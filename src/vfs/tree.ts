@@ -10,7 +10,7 @@
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { mallocTrim } from '../sys/malloc-trim.ts';
+import { mallocFixThresholds, mallocTrim } from '../sys/malloc-trim.ts';
 import type { Notifier } from '../session/notify.ts';
 import type { RequestContext } from '../session/lowlevel.ts';
 import { VDir } from './dir.ts';
@@ -119,7 +119,10 @@ export class Tree {
     this.#reclaim = o.reclaim ?? process.env.FUSEKIT_VFS_RECLAIM !== '0';
     // Keep V8's young generation from growing to its 16 MiB × 3 maximum under request churn:
     // it is never given back, and it would be most of what a big walk leaves behind.
-    if (this.#reclaim) v8.setFlagsFromString('--semi-space-growth-factor=1');
+    if (this.#reclaim) {
+      v8.setFlagsFromString('--semi-space-growth-factor=1');
+      if (process.env.FK_MALLOPT !== '0') mallocFixThresholds();
+    }
     root.ino = 1n;
     root.generation = 0n;
     this.attach(root, false);
