@@ -217,6 +217,22 @@ export class ShareCore {
     return `/proc/self/fd/${this.table.fd(node)}`;
   }
 
+  /**
+   * Clear set-user-ID, and set-group-ID when group-executable, as a write or truncate by an
+   * unprivileged caller does natively (HANDLE_KILLPRIV_V2 makes this the server's job).
+   */
+  killPriv(node: Node): void {
+    const st = this.stat(node);
+    let mode = st.mode & 0o7777;
+    const before = mode;
+    mode &= ~0o4000;
+    if ((mode & 0o2010) === 0o2010) mode &= ~0o2000;
+    if (mode === before) return;
+    sys.fchmodat(sys.AT.FDCWD, this.procPath(node), mode);
+    node.version++;
+    if (node.dentry) this.selfChange(node.dentry.parent, node.dentry.name, 'a');
+  }
+
   /** Own permission check (only when the mount runs without default_permissions). */
   checkAccess(ctx: RequestContext, node: Node, mask: number, st?: Statx): void {
     if (this.o.defaultPermissions || mask === 0) return;

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import { fuseError } from '../errors.ts';
-import { FopenFlag } from '../protocol/abi.ts';
+import { FopenFlag, WriteFlag } from '../protocol/abi.ts';
 import type { CreateOut, FileHandle, OpenOut } from '../protocol/types.ts';
 import type { LowLevelFs, OpenResult, RequestContext } from '../session/lowlevel.ts';
 import * as sys from '../sys/fd.ts';
@@ -136,7 +136,11 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
       const proc = c.procPath(node);
       const fd = c.caller.run(ctx, () => sys.openat(sys.AT.FDCWD, proc, (flags & ~STRIP) | sys.O.CLOEXEC));
       if ((flags & sys.O.TRUNC) !== 0) node.version++;
-      return finishOpen(node, fd, flags);
+      const out = finishOpen(node, fd, flags);
+      // Passthrough writes never reach us, so an unprivileged writer's suid/sgid kill happens at
+      // open for writing (natively: at the first write).
+      if ((out.openFlags & FopenFlag.PASSTHROUGH) !== 0 && (flags & ACCMODE) !== sys.O.RDONLY && c.caller.hostUid(ctx) !== 0) c.killPriv(node);
+      return out;
     },
 
     create(ctx, parent, rawName, mode, flags, umask): CreateOut {
@@ -165,7 +169,12 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
         throw e;
       }
       node.version++;
-      return { entry, open: finishOpen(node, fd, flags) };
+      const open = finishOpen(node, fd, flags);
+      if ((open.openFlags & FopenFlag.PASSTHROUGH) !== 0 && (flags & ACCMODE) !== sys.O.RDONLY && c.caller.hostUid(ctx) !== 0) {
+        c.killPriv(node);
+        entry.attr.mode = c.stat(node).mode;
+      }
+      return { entry, open };
     },
 
     tmpfile(ctx, parent, mode, flags, umask): CreateOut {
@@ -192,8 +201,9 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
       return readAsync(c.handle(fh).fd, size, offset);
     },
 
-    async write(_ctx, id, fh, offset, data) {
+    async write(_ctx, id, fh, offset, data, info) {
       const h = c.handle(fh);
+      if ((info.writeFlags & WriteFlag.KILL_SUIDGID) !== 0) c.killPriv(h.node);
       const n = await writeAsync(h.fd, data, offset);
       h.node.version++;
       if (h.node.dentry) c.selfChange(h.node.dentry.parent, h.node.dentry.name, 'm');

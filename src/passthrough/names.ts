@@ -92,6 +92,7 @@ export function nameOps(c: ShareCore): NameOps {
         const mt: sys.TimeSpec = (a.valid & Fattr.MTIME_NOW) !== 0 ? 'now' : (a.valid & Fattr.MTIME) !== 0 ? { sec: a.mtime, nsec: a.mtimensec } : 'omit';
         c.caller.run(ctx, () => sys.utimensat(fd, '', at, mt, sys.AT.EMPTY_PATH));
       }
+      if ((a.valid & Fattr.KILL_SUIDGID) !== 0) c.killPriv(node);
       if (node.dentry) c.selfChange(node.dentry.parent, node.dentry.name, 'a');
       const st = h ? sys.statx(h.fd, '', NOFOLLOW_EMPTY, STAT_MASK) : c.stat(node);
       c.observe(node, st);

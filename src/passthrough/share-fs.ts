@@ -82,6 +82,9 @@ export function shareFs(o: ShareOptions): ShareFs {
       } else if (o.passthrough === 'on') {
         o.log(`kernel passthrough unavailable (${!offered ? 'not offered by the kernel' : !core.caller.isRoot ? 'needs root' : 'no device fd'}); serving I/O through the server`);
       }
+      // HANDLE_KILLPRIV_V2: we clear suid/sgid ourselves (core.killPriv), so the kernel stops asking
+      // GETXATTR security.capability before every write(2) — one round trip per passthrough write.
+      if (process.env.FUSEKIT_SHARE_KILLPRIV2 !== '0') conn.want |= InitFlag.HANDLE_KILLPRIV_V2;
       conn.timeGran = 1;
       if (watcher) watcher.watch(core.table.root);
     },
