@@ -79,7 +79,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
   destroy(): void {
     this.tree.mounts.delete(this);
     for (const h of this.#files.values()) {
-      h.node.handles.delete(h);
+      h.node.deleteHandle(h);
       if (h.node instanceof VFile) h.node.closed(h);
     }
     this.#files.clear();
@@ -393,7 +393,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
       if (k && k.openedVersion === node.version) fopen |= Fopen.KEEP_CACHE;
       if (k) k.openedVersion = node.version;
     }
-    node.handles.add(h);
+    node.addHandle(h);
     this.#files.set(h.fh, h);
     return { fh: h.fh, openFlags: fopen };
   }
@@ -437,7 +437,7 @@ export class TreeBridge implements LowLevelFs, MountLink {
     const h = this.#files.get(fh);
     if (!h) return;
     this.#files.delete(fh);
-    h.node.handles.delete(h);
+    h.node.deleteHandle(h);
     if (h.node instanceof VFile) h.node.closed(h);
     h.node.parent?.release(h.node);
   }

@@ -80,6 +80,8 @@ export function memoIno(e: MemoEntry): bigint {
   return BigInt(typeof e === 'number' ? e : e.ino);
 }
 
+const NO_HANDLES: ReadonlySet<OpenFile> = new Set();
+
 /** The base class of every node object. Create nodes with the factories in `nodes.ts`. */
 export abstract class VNode {
   /** S_IFDIR, S_IFREG or S_IFLNK. */
@@ -101,8 +103,8 @@ export abstract class VNode {
   kref = 0;
   /** Requests being handled on this node right now. */
   active = 0;
-  /** Open handles (revoked on removal). */
-  readonly handles = new Set<OpenFile>();
+  /** Open handles (revoked on removal); allocated at the first open (most nodes are never opened). */
+  #handles: Set<OpenFile> | undefined;
   mode: number;
   uid: number | undefined;
   gid: number | undefined;
@@ -112,7 +114,7 @@ export abstract class VNode {
   atime: [number, number] = this.mtime;
   readonly cache: CachePolicy;
   readonly identity: string | number | bigint | undefined;
-  #drainWaiters: (() => void)[] = [];
+  #drainWaiters: (() => void)[] | undefined;
 
   constructor(defaultMode: number, o: NodeOptions = {}) {
     this.mode = (o.mode ?? defaultMode) & 0o7777;
@@ -120,6 +122,19 @@ export abstract class VNode {
     this.gid = o.gid;
     this.cache = o.cache ?? {};
     this.identity = o.identity;
+  }
+
+  /** Open handles (revoked on removal). Do not modify: use addHandle/deleteHandle. */
+  get handles(): ReadonlySet<OpenFile> {
+    return this.#handles ?? NO_HANDLES;
+  }
+
+  addHandle(h: OpenFile): void {
+    (this.#handles ??= new Set()).add(h);
+  }
+
+  deleteHandle(h: OpenFile): void {
+    this.#handles?.delete(h);
   }
 
   /** The file-type bits for readdir's d_type. */
@@ -206,16 +221,16 @@ export abstract class VNode {
     return new Promise((resolve) => {
       const check = (): void => {
         if (this.active <= allowed) resolve();
-        else this.#drainWaiters.push(check);
+        else (this.#drainWaiters ??= []).push(check);
       };
-      this.#drainWaiters.push(check);
+      (this.#drainWaiters ??= []).push(check);
     });
   }
 
   /** Drop one active ref; wakes drainers. */
   putActive(): void {
     this.active--;
-    if (this.#drainWaiters.length > 0) for (const w of this.#drainWaiters.splice(0)) w();
+    if (this.#drainWaiters !== undefined && this.#drainWaiters.length > 0) for (const w of this.#drainWaiters.splice(0)) w();
   }
 }
 

@@ -52,6 +52,9 @@ function hasHist(idx: number): boolean {
   return idx % 3 !== 0;
 }
 
+const EVENT_FILES: readonly { name: string; type: number }[] = ['enable', 'filter', 'format', 'id', 'trigger'].map((name) => ({ name, type: constants.S_IFREG }));
+const EVENT_FILES_HIST: readonly { name: string; type: number }[] = [...EVENT_FILES, { name: 'hist', type: constants.S_IFREG }];
+
 const FILTER_RE = /^\s*[a-z_][a-z0-9_]*\s*(==|!=|<=|>=|<|>|~)\s*("[^"]*"|-?\w+)\s*((&&|\|\|)\s*[a-z_][a-z0-9_]*\s*(==|!=|<=|>=|<|>|~)\s*("[^"]*"|-?\w+)\s*)*$/;
 const TRIGGERS = ['traceon', 'traceoff', 'snapshot', 'stacktrace', 'enable_event', 'disable_event', 'hist'];
 
@@ -126,43 +129,58 @@ export function tracefs(o: TracefsOptions = {}): Tree & { state: TraceState; pip
     for (const c of d.live.values()) if (c.type === constants.S_IFDIR) enableChanged(c as VDir);
   };
 
+  /** The control file `entry` of event `idx` (called `name`), made when looked up. */
+  function eventFile(entry: string, idx: number, name: string): VNode | undefined {
+    switch (entry) {
+      case 'enable':
+        return attribute({
+          show: () => `${st.enabled[idx]}\n`,
+          store: (v) => {
+            st.enabled[idx] = parseBool(v);
+            schedule();
+          },
+        });
+      case 'filter':
+        return attribute({
+          show: () => `${st.filters.get(idx) ?? 'none'}\n`,
+          store: (v) => {
+            const t = v.trim();
+            if (t === '0' || t === '') st.filters.delete(idx);
+            else if (FILTER_RE.test(t)) st.filters.set(idx, t);
+            else throw invalid(`bad filter expression ${JSON.stringify(t.slice(0, 60))} for ${name}`);
+          },
+        });
+      case 'format':
+        return file(formatText(idx, name));
+      case 'id':
+        return file(`${1000 + idx}\n`);
+      case 'trigger':
+        return attribute({
+          show: () => (st.triggers.has(idx) ? `${st.triggers.get(idx)}\n` : `# Available triggers:\n# ${TRIGGERS.join(' ')}\n`),
+          store: (v) => {
+            const t = v.trim();
+            const word = t.replace(/^!/, '').split(/[:\s]/)[0] ?? '';
+            if (!TRIGGERS.includes(word)) throw invalid(`unknown trigger ${JSON.stringify(word)}`);
+            if (t.startsWith('!')) st.triggers.delete(idx);
+            else st.triggers.set(idx, t);
+          },
+        });
+      case 'hist':
+        // The histogram changes only in tick(), which tells the kernel (histChanged), so its size
+        // may be cached like any announced attribute instead of re-asked at every stat.
+        if (!hasHist(idx)) return undefined;
+        return generated(() => `# event histogram\n#\n# trigger info: hist:keys=common_pid:vals=hitcount\n\nTotals:\n    Hits: ${st.hits[idx]}\n`, { cache: { attr: 10 } });
+      default:
+        return undefined;
+    }
+  }
+
   function eventDir(idx: number, name: string): VDir {
-    const entries: Record<string, () => VNode> = {
-      enable: () => attribute({
-        show: () => `${st.enabled[idx]}\n`,
-        store: (v) => {
-          st.enabled[idx] = parseBool(v);
-          schedule();
-        },
-      }),
-      filter: () => attribute({
-        show: () => `${st.filters.get(idx) ?? 'none'}\n`,
-        store: (v) => {
-          const t = v.trim();
-          if (t === '0' || t === '') st.filters.delete(idx);
-          else if (FILTER_RE.test(t)) st.filters.set(idx, t);
-          else throw invalid(`bad filter expression ${JSON.stringify(t.slice(0, 60))} for ${name}`);
-        },
-      }),
-      format: () => file(formatText(idx, name)),
-      id: () => file(`${1000 + idx}\n`),
-      trigger: () => attribute({
-        show: () => (st.triggers.has(idx) ? `${st.triggers.get(idx)}\n` : `# Available triggers:\n# ${TRIGGERS.join(' ')}\n`),
-        store: (v) => {
-          const t = v.trim();
-          const word = t.replace(/^!/, '').split(/[:\s]/)[0] ?? '';
-          if (!TRIGGERS.includes(word)) throw invalid(`unknown trigger ${JSON.stringify(word)}`);
-          if (t.startsWith('!')) st.triggers.delete(idx);
-          else st.triggers.set(idx, t);
-        },
-      }),
-    };
-    // The histogram changes only in tick(), which tells the kernel (histChanged), so its size
-    // may be cached like any announced attribute instead of re-asked at every stat.
-    if (hasHist(idx)) entries.hist = () => generated(() => `# event histogram\n#\n# trigger info: hist:keys=common_pid:vals=hitcount\n\nTotals:\n    Hits: ${st.hits[idx]}\n`, { cache: { attr: 10 } });
+    // One lookup closure per event directory, and the listing is a shared constant.
+    const listing = hasHist(idx) ? EVENT_FILES_HIST : EVENT_FILES;
     return lazyDir({
-      lookup: (n) => entries[n]?.(),
-      list: () => Object.keys(entries).map((n) => ({ name: n, type: constants.S_IFREG })),
+      lookup: (n) => eventFile(n, idx, name),
+      list: () => listing,
       listChanges: 'notified', // the files of an event never change
     });
   }
