@@ -118,10 +118,13 @@ export class Tree {
     this.log = o.log ?? ((l) => process.stderr.write(`fusekit vfs: ${l}\n`));
     this.#reclaim = o.reclaim ?? process.env.FUSEKIT_VFS_RECLAIM !== '0';
     // Keep V8's young generation from growing to its 16 MiB × 3 maximum under request churn:
-    // it is never given back, and it would be most of what a big walk leaves behind.
+    // it is never given back, and it would be most of what a big walk leaves behind. (The CLI
+    // sets the same flag before loading modules, which is when the young generation first grows.)
+    // Fix glibc's trim/mmap thresholds so memory freed in thread arenas (V8's compiler threads)
+    // goes back; FUSEKIT_VFS_MALLOPT=0 leaves glibc's dynamic thresholds alone.
     if (this.#reclaim) {
       v8.setFlagsFromString('--semi-space-growth-factor=1');
-      if (process.env.FK_MALLOPT !== '0') mallocFixThresholds();
+      if (process.env.FUSEKIT_VFS_MALLOPT !== '0') mallocFixThresholds();
     }
     root.ino = 1n;
     root.generation = 0n;
