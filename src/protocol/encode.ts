@@ -298,13 +298,30 @@ export function encodeStatxOut(o: StatxOut): Buffer {
  * **Used by:** READDIR (`add`), READDIRPLUS (`addPlus`).
  */
 export class DirentPacker {
-  readonly #buf: Buffer;
+  #buf: Buffer;
+  readonly #max: number;
   #pos = 0;
   #count = 0;
 
   constructor(maxSize: number) {
     // Not zeroed: every byte up to `size` is written by add/addPlus, padding included.
-    this.#buf = Buffer.allocUnsafe(maxSize);
+    // Starts small (from Buffer's shared pool) and grows up to maxSize: the kernel asks for
+    // the caller's getdents size (32 KiB for ls/find) and most replies are far smaller
+    // (the end-of-directory probe is empty), so a fresh maxSize buffer per request was waste.
+    this.#max = maxSize;
+    this.#buf = Buffer.allocUnsafe(Math.min(maxSize, 2048));
+  }
+
+  /** Make room for `n` more bytes; false if the reply would exceed maxSize. */
+  #room(n: number): boolean {
+    const need = this.#pos + n;
+    if (need > this.#max) return false;
+    if (need > this.#buf.length) {
+      const b = Buffer.allocUnsafe(Math.min(this.#max, Math.max(need, this.#buf.length * 2)));
+      this.#buf.copy(b, 0, 0, this.#pos);
+      this.#buf = b;
+    }
+    return true;
   }
 
   get count(): number {
@@ -319,7 +336,7 @@ export class DirentPacker {
   add(ino: bigint, off: bigint, type: number, name: string | Buffer): boolean {
     const nb = typeof name === 'string' ? Buffer.from(name) : name;
     const reclen = direntAlign(Size.DIRENT + nb.length);
-    if (this.#pos + reclen > this.#buf.length) return false;
+    if (!this.#room(reclen)) return false;
     const b = this.#buf;
     const p = this.#pos;
     b.writeBigUInt64LE(ino, p);
@@ -337,7 +354,7 @@ export class DirentPacker {
   addPlus(entry: EntryOut, off: bigint, type: number, name: string | Buffer): boolean {
     const nb = typeof name === 'string' ? Buffer.from(name) : name;
     const reclen = direntAlign(Size.DIRENTPLUS + nb.length);
-    if (this.#pos + reclen > this.#buf.length) return false;
+    if (!this.#room(reclen)) return false;
     const b = this.#buf;
     const p = this.#pos;
     writeEntryOut(b, p, entry);
