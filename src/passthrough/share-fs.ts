@@ -11,7 +11,6 @@ import { fileOps } from './files.ts';
 import { Locks } from './locks.ts';
 import { nameOps } from './names.ts';
 import type { ShareOptions } from './options.ts';
-import { workerNotifier } from './notify-writer.ts';
 import { Watcher } from './watcher.ts';
 import { xattrOps } from './xattrs.ts';
 
@@ -32,7 +31,6 @@ export function shareFs(o: ShareOptions): ShareFs {
     core.selfChange = (p, name, kind) => watcher!.self(p, name, kind);
   }
   const locks = new Locks(core);
-  let writer: ReturnType<typeof workerNotifier> | undefined;
 
   const fsImpl: ShareFs = {
     core,
@@ -51,18 +49,8 @@ export function shareFs(o: ShareOptions): ShareFs {
     },
 
     init(conn: ConnectionInfo, notifier: Notifier) {
+      // The session's queue: bounded, coalescing, written by the transport's notification thread.
       core.notifier = notifier;
-      if (watcher && core.devFd !== undefined) {
-        // Host-change notifications go through our own worker-written queue (see notify-writer.ts).
-        writer = workerNotifier({
-          fd: core.devFd,
-          minor: () => Math.min(conn.minor, 45),
-          flags: () => conn.want & conn.capable,
-          heldNodes: () => [...core.table.nodes()].filter((n) => n.nlookup > 0n).map((n) => n.id),
-          log: o.log,
-        });
-        core.notifier = writer.queue;
-      }
       conn.want |= InitFlag.DONT_MASK | InitFlag.EXPORT_SUPPORT | InitFlag.HAS_EXPIRE_ONLY | InitFlag.DIRECT_IO_ALLOW_MMAP;
       // POSIX_ACL makes the kernel check ACLs (needed for correct access under default_permissions),
       // but it also switches default_permissions on, so only ask for it when that is wanted.
@@ -92,7 +80,6 @@ export function shareFs(o: ShareOptions): ShareFs {
     destroy() {
       if (watcher) o.log(`watcher: ${JSON.stringify(watcher.stats)}; notifications: ${JSON.stringify(core.notifier?.stats ?? {})}`);
       watcher?.close();
-      writer?.close();
     },
 
     forget(id, n) {

@@ -13,16 +13,38 @@
  *   filesystem's own fs calls keep pool threads. A thread hop per request.
  *
  * Replies are written synchronously (writev): the kernel consumes a reply inside
- * write(2) without waiting on us. Notifications are written asynchronously,
- * because INVAL_INODE can wait on page locks held by reads that need us to answer.
+ * write(2) without waiting on us. Notifications are written by a worker thread:
+ * a notification can block in the kernel (INVAL_INODE waits on page locks held by
+ * reads in flight, INVAL_ENTRY on a directory lock held by a LOOKUP in flight),
+ * and those requests need this thread free to answer them. Neither the event loop
+ * nor libuv's pool (nor, under UV_USE_IO_URING=1, io_uring's submission thread,
+ * where this deadlock was observed) may be the one that waits.
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { close as closeFd, dup } from '../sys/ffi.ts';
 import type { Channel, FrameSink, Transport } from './transport.ts';
 
 /** True when libuv was told at start-up to use io_uring for file I/O. */
 export const IO_URING_ACTIVE: boolean = process.env.UV_USE_IO_URING === '1';
+
+/** The notification writer: a blocking writev per frame, in its own thread. */
+const NOTIFY_WORKER = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+parentPort.on('message', ({ id, fd, iov }) => {
+  try {
+    fs.writevSync(fd, iov);
+    parentPort.postMessage({ id });
+  } catch (e) {
+    parentPort.postMessage({ id, code: e.code || 'EIO', message: e.message });
+  }
+});
+`;
+
+/** An idle notification writer is stopped after this long (its memory goes back). */
+const NOTIFY_WORKER_IDLE_MS = 2000;
 
 /** Frames up to this size are copied out so the big read buffer goes straight back to the pool. */
 const SMALL_FRAME = 4096;
@@ -78,6 +100,10 @@ export class DevFuseTransport implements Transport {
   readonly #strategy: ReadStrategy;
   readonly #sockets: net.Socket[] = [];
   #sink: FrameSink | undefined;
+  #writer: Worker | undefined;
+  #writerIdle: NodeJS.Timeout | undefined;
+  #nextNotify = 1;
+  readonly #notifyWaiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   #closing = false;
   #ended = false;
 
@@ -151,16 +177,57 @@ export class DevFuseTransport implements Transport {
   }
 
   notify(iov: readonly Buffer[]): Promise<void> {
+    if (this.#closing) return Promise.reject(Object.assign(new Error('transport closed'), { code: 'ENODEV' }));
     const fd = this.#channels[0]!.fd;
-    return new Promise((resolve, reject) => {
-      fs.writev(fd, iov as Buffer[], null, (err) => (err ? reject(err) : resolve()));
+    const w = this.#notifyWriter();
+    const id = this.#nextNotify++;
+    return new Promise<void>((resolve, reject) => {
+      this.#notifyWaiting.set(id, { resolve, reject });
+      w.postMessage({ id, fd, iov: iov.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)) });
     });
+  }
+
+  #notifyWriter(): Worker {
+    if (this.#writerIdle) clearTimeout(this.#writerIdle);
+    this.#writerIdle = undefined;
+    if (this.#writer) return this.#writer;
+    const w = new Worker(NOTIFY_WORKER, { eval: true });
+    w.unref();
+    w.on('message', (m: { id: number; code?: string; message?: string }) => {
+      const p = this.#notifyWaiting.get(m.id);
+      if (!p) return;
+      this.#notifyWaiting.delete(m.id);
+      if (m.code) p.reject(Object.assign(new Error(m.message ?? m.code), { code: m.code }));
+      else p.resolve();
+      if (this.#notifyWaiting.size === 0 && !this.#closing) {
+        this.#writerIdle = setTimeout(() => this.#stopWriter(), NOTIFY_WORKER_IDLE_MS);
+        this.#writerIdle.unref();
+      }
+    });
+    w.on('error', (e) => this.#failNotifications(e));
+    this.#writer = w;
+    return w;
+  }
+
+  #stopWriter(): void {
+    const w = this.#writer;
+    this.#writer = undefined;
+    if (this.#writerIdle) clearTimeout(this.#writerIdle);
+    this.#writerIdle = undefined;
+    if (w) void w.terminate();
+  }
+
+  #failNotifications(e: Error): void {
+    for (const p of this.#notifyWaiting.values()) p.reject(Object.assign(e, { code: (e as { code?: string }).code ?? 'EIO' }));
+    this.#notifyWaiting.clear();
+    this.#stopWriter();
   }
 
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
     for (const s of this.#sockets) s.destroy();
+    this.#failNotifications(Object.assign(new Error('transport closed'), { code: 'ENODEV' }));
     for (const fd of this.#ownedFds) {
       try {
         fs.closeSync(fd);

@@ -31,7 +31,8 @@ libc = ctypes.CDLL(None, use_errno=True)
 IN_DELETE = 0x200
 before = set(os.listdir(m + '/handles'))
 with open(m + '/ctl', 'w') as f: f.write('listen')
-new = sorted(set(os.listdir(m + '/handles')) - before)
+# Only servers: the process may also gain its own handles meanwhile (the notification writer's worker).
+new = sorted(n for n in set(os.listdir(m + '/handles')) - before if n.split('-')[1] == 'Server')
 print('new', len(new), new[0].split('-')[1])
 os.stat(m + '/handles/' + new[0])
 ifd = libc.inotify_init1(os.O_NONBLOCK)
