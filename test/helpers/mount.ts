@@ -164,36 +164,40 @@ export interface ShResult {
 
 /**
  * Run a shell command (bash -c), asynchronously so this process keeps serving
- * anything it may host. `uid` runs it through setpriv as another user.
+ * anything it may host. `uid` runs it through setpriv as another user. `cwd` is
+ * entered by the shell itself (exit 125 if it cannot): spawn's own chdir would
+ * happen as root, before setpriv, and root may not enter a user's mount. Stdin
+ * is closed unless `input` is given, so a command that exits at once cannot fail
+ * the test with EPIPE. Never rejects: a spawn failure resolves with code -1.
  */
 export function sh(command: string, o: { cwd?: string; uid?: number; gid?: number; input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ShResult> {
-  // As another user, change directory inside the shell: spawn's cwd is entered while still root,
-  // and root cannot enter a user's mount without allow_other.
-  const asUser = o.uid !== undefined;
-  const script = asUser && o.cwd ? `cd ${JSON.stringify(o.cwd)} && ${command}` : command;
-  const argv = asUser
+  const script = o.cwd !== undefined ? `cd ${JSON.stringify(o.cwd)} || exit 125\n${command}` : command;
+  const argv = o.uid !== undefined
     ? ['setpriv', `--reuid=${o.uid}`, `--regid=${o.gid ?? o.uid}`, '--clear-groups', 'bash', '-c', script]
     : ['bash', '-c', script];
+  const timeoutMs = o.timeoutMs ?? 60000;
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: asUser ? undefined : o.cwd, env: { ...process.env, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      env: { ...process.env, ...o.env },
+      stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (e) => resolve({ code: -1, stdout, stderr: `${stderr}spawn failed: ${e.message}` }));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
-      stderr += `\n[sh: timed out after ${o.timeoutMs ?? 30000} ms]`;
+      stderr += `\n[sh: timed out after ${timeoutMs} ms]`;
       child.kill('SIGKILL');
-    }, o.timeoutMs ?? 30000);
-    child.on('error', (e) => {
-      stderr += `\n[sh: ${e.message}]`;
-    });
+    }, timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    // A command may exit before reading its input: an EPIPE on stdin is not the test's failure.
-    child.stdin.on('error', () => {});
-    child.stdin.end(o.input ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => {});
+      child.stdin.end(o.input);
+    }
   });
 }
 

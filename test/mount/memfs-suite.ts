@@ -5,44 +5,10 @@
  * through fusermount3): a case gets a runner that already runs as the right user.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ShResult } from '../helpers/mount.ts';
+import { sh, type ShResult } from '../helpers/mount.ts';
 
-/**
- * helpers/mount.ts `sh`, with one difference: a command that exits without reading
- * its stdin must not crash the test run with EPIPE (the helper's `stdin.end()` has
- * no error handler, so that EPIPE becomes an uncaught exception).
- */
-function quote(s: string): string {
-  return `'${s.replaceAll("'", "'\\''")}'`;
-}
-
-export function shSafe(command: string, o: { cwd?: string; uid?: number; gid?: number; input?: string; timeoutMs?: number } = {}): Promise<ShResult> {
-  const argv = o.uid !== undefined
-    ? ['setpriv', `--reuid=${o.uid}`, `--regid=${o.gid ?? o.uid}`, '--clear-groups', 'bash', '-c', command]
-    : ['bash', '-c', command];
-  return new Promise((resolve) => {
-    // No spawn cwd: the chdir would happen as root, before setpriv, and root may not
-    // enter a user's mount (no allow_other). The shell changes directory instead.
-    if (o.cwd !== undefined) argv[argv.length - 1] = `cd ${quote(o.cwd)} || exit 125\n${argv[argv.length - 1]}`;
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    child.on('error', (e) => resolve({ code: -1, stdout: '', stderr: `spawn failed: ${e.message}` }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.on('error', () => {});
-    const timer = setTimeout(() => {
-      stderr += `\n[timed out after ${o.timeoutMs ?? 60000} ms]`;
-      child.kill('SIGKILL');
-    }, o.timeoutMs ?? 60000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(o.input ?? '');
-  });
-}
+/** The shared harness's `sh` (kept under this name for the suites that import it). */
+export const shSafe = sh;
 
 export interface Env {
   mnt: string;
