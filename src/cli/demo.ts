@@ -1,8 +1,6 @@
 /** `fusekit demo <name> <mountpoint>` */
-import { parseArgs } from 'node:util';
-import { parseMountOptions } from '../mount.ts';
 import type { LowLevelFs } from '../session/lowlevel.ts';
-import { runForeground } from './run.ts';
+import { parseServeArgs, runForeground } from './run.ts';
 
 /** Built-in examples by name; each loads lazily. */
 export const DEMOS: Record<string, () => Promise<LowLevelFs>> = {
@@ -15,29 +13,15 @@ export const DEMOS: Record<string, () => Promise<LowLevelFs>> = {
 };
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      o: { type: 'string', multiple: true, short: 'o' },
-      debug: { type: 'boolean', short: 'd' },
-      unprivileged: { type: 'boolean' },
-    },
-  });
-  const [name, mountpoint] = positionals;
-  if (!name || !mountpoint || positionals.length > 2) {
-    process.stderr.write(`usage: fusekit demo <${Object.keys(DEMOS).join('|')}> <mountpoint> [-o opt,...] [--debug]\n`);
-    return 2;
-  }
-  const make = DEMOS[name];
+  const usage = `fusekit demo <${Object.keys(DEMOS).join('|')}> <mountpoint> [-o opt,...] [--debug]`;
+  const args = parseServeArgs(argv, usage, (name) => ({ fsname: `fusekit-${name}`, subtype: name }));
+  if (!args) return 2;
+  const make = DEMOS[args.what];
   if (!make) {
-    process.stderr.write(`fusekit: unknown demo "${name}"; choose one of ${Object.keys(DEMOS).join(', ')}\n`);
+    process.stderr.write(`fusekit: unknown demo "${args.what}"; choose one of ${Object.keys(DEMOS).join(', ')}\n`);
     return 2;
   }
-  const opts = parseMountOptions(values.o ?? [], { fsname: `fusekit-${name}`, subtype: name });
   // memfs is writable: let the kernel check mode bits, unless the user chose options.
-  if (name === 'memfs' && !values.o) opts.defaultPermissions = true;
-  if (values.debug) opts.debug = true;
-  if (values.unprivileged) opts.unprivileged = true;
-  return runForeground(await make(), mountpoint, { ...opts, label: `demo ${name}` });
+  if (args.what === 'memfs' && !args.userOptions) args.opts.defaultPermissions = true;
+  return runForeground(await make(), args.mountpoint, { ...args.opts, label: `demo ${args.what}` });
 }

@@ -2,13 +2,48 @@
  * Run a filesystem in the foreground until it is unmounted or signalled: the
  * shared tail of `fusekit demo`, `fusekit mount` and `fusekit share`.
  */
-import { mount, type MountOptions } from '../mount.ts';
+import { parseArgs } from 'node:util';
+import { mount, parseMountOptions, type MountOptions } from '../mount.ts';
 import type { LowLevelFs } from '../session/lowlevel.ts';
 import { unmount as sysUnmount } from '../sys/mount.ts';
 
 export interface ForegroundOptions extends MountOptions {
   /** Shown in the "mounted" line. */
   label: string;
+}
+
+/** What `<what> <mountpoint> [-o opt,...] [--debug] [--unprivileged]` said. */
+export interface ServeArgs {
+  what: string;
+  mountpoint: string;
+  opts: MountOptions;
+  /** The user gave -o options (so defaults that are only a convenience should not be added). */
+  userOptions: boolean;
+}
+
+/**
+ * Parse the command line shared by `fusekit demo` and `fusekit mount`. Prints
+ * `usage` and returns undefined when the positionals are wrong.
+ */
+export function parseServeArgs(argv: string[], usage: string, defaults: (what: string) => MountOptions): ServeArgs | undefined {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      o: { type: 'string', multiple: true, short: 'o' },
+      debug: { type: 'boolean', short: 'd' },
+      unprivileged: { type: 'boolean' },
+    },
+  });
+  const [what, mountpoint] = positionals;
+  if (!what || !mountpoint || positionals.length > 2) {
+    process.stderr.write(`usage: ${usage}\n`);
+    return undefined;
+  }
+  const opts = parseMountOptions(values.o ?? [], defaults(what));
+  if (values.debug) opts.debug = true;
+  if (values.unprivileged) opts.unprivileged = true;
+  return { what, mountpoint, opts, userOptions: values.o !== undefined };
 }
 
 /** Mount, report, and serve until the session ends. Resolves with the exit code. */

@@ -17,12 +17,10 @@ import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { parseMountOptions } from '../mount.ts';
 import { TreeBridge } from '../vfs/bridge.ts';
 import { VDir } from '../vfs/dir.ts';
 import { Tree, createTree } from '../vfs/tree.ts';
-import { runForeground } from './run.ts';
+import { parseServeArgs, runForeground } from './run.ts';
 
 type TS = {
   transpileModule(src: string, o: { compilerOptions: Record<string, unknown>; fileName: string }): { outputText: string };
@@ -77,20 +75,13 @@ export async function treeOf(exported: unknown, what: string): Promise<Tree> {
 }
 
 export async function mountCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      o: { type: 'string', multiple: true, short: 'o' },
-      debug: { type: 'boolean', short: 'd' },
-      unprivileged: { type: 'boolean' },
-    },
-  });
-  const [mod, mountpoint] = positionals;
-  if (!mod || !mountpoint || positionals.length > 2) {
-    process.stderr.write('usage: fusekit mount <module.ts|module.js> <mountpoint> [-o opt,...] [--debug]\n');
-    return 2;
-  }
+  const args = parseServeArgs(argv, 'fusekit mount <module.ts|module.js> <mountpoint> [-o opt,...] [--debug]', (mod) => ({
+    fsname: path.basename(mod).replace(/\.[^.]+$/, ''),
+    subtype: 'fusekit',
+    defaultPermissions: true,
+  }));
+  if (!args) return 2;
+  const mod = args.what;
   let tree: Tree;
   try {
     tree = await treeOf((await importModule(mod)).default, mod);
@@ -98,8 +89,5 @@ export async function mountCommand(argv: string[]): Promise<number> {
     process.stderr.write(`fusekit: ${(e as Error).message}\n`);
     return 1;
   }
-  const opts = parseMountOptions(values.o ?? [], { fsname: path.basename(mod).replace(/\.[^.]+$/, ''), subtype: 'fusekit', defaultPermissions: true });
-  if (values.debug) opts.debug = true;
-  if (values.unprivileged) opts.unprivileged = true;
-  return runForeground(new TreeBridge(tree), mountpoint, { ...opts, label: `tree ${mod}` });
+  return runForeground(new TreeBridge(tree), args.mountpoint, { ...args.opts, label: `tree ${mod}` });
 }
