@@ -1,27 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  AT, DT, FALLOC, FS_IOC, O, SEEK, close, copyFileRange, fallocate, fdatasync, fstatvfs, fsync, ftruncate,
+  AT, DT, FALLOC, FS_IOC, O, SEEK, copyFileRange, fallocate, fdatasync, fstatvfs, fsync, ftruncate,
   getdents64, ioctlInt, lseek, lseekBig, openat, pread, pwrite, setfsgid, setfsuid, setgroupsThread, statfs,
   syncfs, umask,
 } from './fd.ts';
-
-function tmp(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fusekit-sys-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function withFd<T>(fd: number, fn: (fd: number) => T): T {
-  try {
-    return fn(fd);
-  } finally {
-    close(fd);
-  }
-}
+import { tmp, withFd } from '../../test/helpers/tmp.ts';
 
 test('pread/pwrite, ftruncate, fsync family', (t) => {
   const f = path.join(tmp(t), 'f');

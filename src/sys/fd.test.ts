@@ -4,23 +4,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  AT, O, RENAME, RESOLVE, STATX, close, fchmod, fchmodat, fchownat, linkat, mkdirat, mknodat, nameToHandleAt,
+  AT, O, RENAME, RESOLVE, STATX, fchmod, fchmodat, fchownat, linkat, mkdirat, mknodat, nameToHandleAt,
   openByHandleAt, openat, openat2, readlinkat, renameat2, statx, symlinkat, unlinkat, utimensat,
 } from './fd.ts';
-
-function tmp(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fusekit-sys-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function withFd<T>(fd: number, fn: (fd: number) => T): T {
-  try {
-    return fn(fd);
-  } finally {
-    close(fd);
-  }
-}
+import { tmp, withFd } from '../../test/helpers/tmp.ts';
 
 test('openat2 RESOLVE_BENEATH rejects .. and absolute symlinks with EXDEV', (t) => {
   const root = tmp(t);

@@ -7,12 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AT, O, close, openat } from './fd.ts';
 import { F, LOCK, flock, ofdGetlk, ofdSetlk, ofdSetlkWait } from './lock.ts';
-
-function tmp(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fusekit-sys-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tmp } from '../../test/helpers/tmp.ts';
 
 const open = (f: string): number => openat(AT.FDCWD, f, O.RDWR | O.CLOEXEC);
 

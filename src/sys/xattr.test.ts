@@ -1,19 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { AT, O, close, openat } from './fd.ts';
 import {
   XATTR, fgetxattr, flistxattr, flistxattrRaw, fremovexattr, fsetxattr, getxattr, lgetxattr, listxattr, llistxattr,
   lremovexattr, lsetxattr, removexattr, setxattr,
 } from './xattr.ts';
-
-function tmp(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fusekit-sys-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tmp } from '../../test/helpers/tmp.ts';
 
 test('f*xattr round trip on an fd (user.*)', (t) => {
   const f = path.join(tmp(t), 'f');
