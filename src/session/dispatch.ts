@@ -6,7 +6,7 @@
  * live here and are documented in lowlevel.ts. Nothing here touches the device.
  */
 import { FuseError, fuseError } from '../errors.ts';
-import { LkFlag, Opcode, FsyncFlag, GetattrFlag, Size } from '../protocol/abi.ts';
+import { LkFlag, Opcode, FsyncFlag, GetattrFlag } from '../protocol/abi.ts';
 import type { Request, RequestOf } from '../protocol/decode.ts';
 import {
   DirentPacker,
@@ -309,6 +309,3 @@ function isDot(name: string | Buffer): boolean {
 
 /** Opcodes that never get a reply. */
 export const NO_REPLY: ReadonlySet<number> = new Set([Opcode.FORGET, Opcode.BATCH_FORGET, Opcode.NOTIFY_REPLY]);
-
-/** Size of the reply header, for traces. */
-export const OUT_HEADER = Size.OUT_HEADER;

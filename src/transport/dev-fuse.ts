@@ -87,7 +87,6 @@ export interface DevFuseOptions {
 
 interface DevChannel extends Channel {
   readonly fd: number;
-  pending: number;
 }
 
 export class DevFuseTransport implements Transport {
@@ -168,10 +167,8 @@ export class DevFuseTransport implements Transport {
       },
     } as net.SocketConstructorOpts);
     this.#sockets.push(sock);
-    ch.pending++;
     sock.on('error', (err: NodeJS.ErrnoException) => {
-      ch.pending--;
-      this.#onReadError(ch, err, () => this.#poll(ch));
+      this.#onReadError(err, () => this.#poll(ch));
     });
     sock.on('end', () => this.#end());
   }
@@ -242,7 +239,6 @@ export class DevFuseTransport implements Transport {
     return {
       id,
       fd,
-      pending: 0,
       send(iov: readonly Buffer[]): void {
         if (iov.length === 1) fs.writeSync(fd, iov[0]!);
         else fs.writevSync(fd, iov as Buffer[]);
@@ -253,15 +249,13 @@ export class DevFuseTransport implements Transport {
   #issue(ch: DevChannel): void {
     if (this.#closing) return;
     const buf = this.#pool.pop() ?? Buffer.allocUnsafeSlow(this.maxFrameSize);
-    ch.pending++;
     fs.read(ch.fd, buf, 0, buf.length, null, (err, n) => this.#onRead(ch, buf, err, n));
   }
 
   #onRead(ch: DevChannel, buf: Buffer, err: NodeJS.ErrnoException | null, n: number): void {
-    ch.pending--;
     if (err) {
       this.#release(buf);
-      this.#onReadError(ch, err, () => this.#issue(ch));
+      this.#onReadError(err, () => this.#issue(ch));
       return;
     }
     this.#issue(ch);
@@ -276,25 +270,22 @@ export class DevFuseTransport implements Transport {
     }
   }
 
-  #onReadError(ch: DevChannel, err: NodeJS.ErrnoException, retry: () => void): void {
-    {
-      switch (err.code) {
-        case 'ENOENT': // the request was interrupted while we read it
-        case 'EINTR':
-        case 'EAGAIN':
-          retry();
-          return;
-        case 'ENODEV': // unmounted (or aborted without ABORT_ERROR)
-          this.#end();
-          return;
-        case 'ECONNABORTED':
-          this.#end(Object.assign(new Error('the connection was aborted (through /sys/fs/fuse/connections/*/abort)'), { code: 'ECONNABORTED' }));
-          return;
-        default:
-          if (this.#closing) return this.#finish();
-          this.#end(Object.assign(new Error(`reading /dev/fuse failed: ${err.message}`), { code: err.code }));
-          return;
-      }
+  #onReadError(err: NodeJS.ErrnoException, retry: () => void): void {
+    switch (err.code) {
+      case 'ENOENT': // the request was interrupted while we read it
+      case 'EINTR':
+      case 'EAGAIN':
+        retry();
+        return;
+      case 'ENODEV': // unmounted (or aborted without ABORT_ERROR)
+        this.#end();
+        return;
+      case 'ECONNABORTED':
+        this.#end(Object.assign(new Error('the connection was aborted (through /sys/fs/fuse/connections/*/abort)'), { code: 'ECONNABORTED' }));
+        return;
+      default:
+        if (this.#closing) return this.#finish();
+        this.#end(Object.assign(new Error(`reading /dev/fuse failed: ${err.message}`), { code: err.code }));
     }
   }
 
