@@ -67,7 +67,20 @@ export class FuseError extends Error {
 export function fuseError(code: string, message?: string): FuseError {
   const n = errnos[code];
   if (n === undefined) throw new RangeError(`unknown errno name ${code}`);
-  return new FuseError(n, message);
+  // Without a stack trace: these are answers (ENOENT, EEXIST, ENODEV), not bugs, and capturing the
+  // stack was the most expensive part of a failed lookup. `new FuseError()` still captures one.
+  return quietError(n, message);
+}
+
+/** A FuseError without a captured stack (see fuseError). */
+function quietError(errno: number, message?: string, options?: ErrorOptions): FuseError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new FuseError(errno, message, options);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** What went wrong in a frame: kept apart from errno, mapped to a reply (or a drop) by the session. */
@@ -118,7 +131,8 @@ export class ProtocolError extends Error {
 
 /**
  * Map anything thrown by a handler to a FuseError. Node's system errors map by
- * their `code` (ENOENT, EACCES, …) or negative `errno`; anything else is EIO and
+ * their `code` (ENOENT, EACCES, …) or negative `errno` (the FuseError then has no
+ * stack of its own; the original is its `cause`); anything else is EIO and
  * `unexpected` is true, so the caller logs it.
  */
 export function toFuseError(e: unknown): { error: FuseError; unexpected: boolean } {
@@ -126,10 +140,10 @@ export function toFuseError(e: unknown): { error: FuseError; unexpected: boolean
   if (typeof e === 'object' && e !== null) {
     const o = e as { code?: unknown; errno?: unknown; message?: unknown };
     if (typeof o.code === 'string' && errnos[o.code] !== undefined) {
-      return { error: new FuseError(errnos[o.code]!, String(o.message ?? ''), { cause: e }), unexpected: false };
+      return { error: quietError(errnos[o.code]!, String(o.message ?? ''), { cause: e }), unexpected: false };
     }
     if (typeof o.errno === 'number' && o.errno !== 0 && Math.abs(o.errno) < 1000) {
-      return { error: new FuseError(Math.abs(o.errno), String(o.message ?? ''), { cause: e }), unexpected: false };
+      return { error: quietError(Math.abs(o.errno), String(o.message ?? ''), { cause: e }), unexpected: false };
     }
   }
   return { error: new FuseError(errnos.EIO!, 'handler failed', { cause: e }), unexpected: true };

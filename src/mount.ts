@@ -30,6 +30,8 @@ export interface MountOptions {
   read?: ReadStrategy;
   /** Reads kept in flight per fd with the uring and threadpool strategies (default 1). */
   readers?: number;
+  /** Longest busy-poll window after a request, µs (`-o spin=N`; 0 = off; default DEFAULT_SPIN_US). */
+  spin?: number;
   /** Extra cloned /dev/fuse fds. */
   clones?: number;
   /** Trace every request and reply. */
@@ -70,6 +72,7 @@ export function parseMountOptions(list: readonly string[], into: MountOptions = 
       case 'max_read': into.maxRead = num(k, v); break;
       case 'max_write': into.maxWrite = num(k, v); break;
       case 'readers': into.readers = num(k, v); break;
+      case 'spin': into.spin = num(k, v); break;
       case 'read':
         if (v !== 'poll' && v !== 'uring' && v !== 'threadpool') throw new Error(`mount option read= takes poll, uring or threadpool, got ${v ?? 'nothing'}`);
         into.read = v;
@@ -130,7 +133,7 @@ export async function mount(fsImpl: LowLevelFs, mountpoint: string, o: MountOpti
   }
 
   o.onDevice?.(fd);
-  const transport = new DevFuseTransport({ fd, strategy: o.read, readers: o.readers, clones: o.clones, cloneFd: cloneFuseFd, log });
+  const transport = new DevFuseTransport({ fd, strategy: o.read, readers: o.readers, spinUs: o.spin, clones: o.clones, cloneFd: cloneFuseFd, log });
   const session = new Session(fsImpl, transport, { debug: o.debug, log, maxWrite: o.maxWrite });
   if (o.debug) log(`transport: ${transport.description}`);
   const closed = session.run().then((end) => {

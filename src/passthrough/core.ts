@@ -175,15 +175,7 @@ export class ShareCore {
    */
   resolve(parent: Node, name: Buffer): { node: Node; st: Statx } {
     const pfd = this.table.fd(parent);
-    // Negative lookups are common (every create starts with one): skip the stack trace.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    let fd: number;
-    try {
-      fd = sys.openat2(pfd, name, { flags: sys.O.PATH | sys.O.NOFOLLOW | sys.O.CLOEXEC, resolve: RESOLVE_CONFINED });
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
+    const fd = sys.openat2(pfd, name, { flags: sys.O.PATH | sys.O.NOFOLLOW | sys.O.CLOEXEC, resolve: RESOLVE_CONFINED });
     let st: Statx;
     try {
       st = sys.statx(fd, '', NOFOLLOW_EMPTY, STAT_MASK);

@@ -51,10 +51,24 @@ export function errnoCode(errno: number): string {
 /** Build the error for a positive `errno` (defaults to the thread's current errno). */
 export function sysError(syscall: string, path?: string | Buffer | null, errno: number = koffi.errno()): SysError {
   const p = path == null ? undefined : typeof path === 'string' ? path : path.toString();
-  const msg = String(strerrorFn(errno) ?? `errno ${errno}`);
+  let msg = messages.get(errno);
+  if (msg === undefined) messages.set(errno, (msg = String(strerrorFn(errno) ?? `errno ${errno}`)));
+  // No stack trace: a failed syscall is an answer (ENOENT for a lookup, EEXIST for a create), and
+  // on the hot paths capturing the caller's stack cost more than the syscall itself. The message
+  // names the call and the path, which is what a log line needs.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   const err = new Error(p === undefined ? `${syscall}: ${msg}` : `${syscall} ${p}: ${msg}`) as SysError;
-  return Object.assign(err, { code: errnoCode(errno), errno: -errno, syscall, ...(p === undefined ? {} : { path: p }) });
+  Error.stackTraceLimit = limit;
+  err.code = errnoCode(errno);
+  err.errno = -errno;
+  err.syscall = syscall;
+  if (p !== undefined) err.path = p;
+  return err;
 }
+
+/** strerror() results by errno (the text never changes for a process). */
+const messages = new Map<number, string>();
 
 /**
  * Return `ret` if it is not −1, else throw `sysError(syscall, path)` with the

@@ -51,6 +51,39 @@ const SMALL_FRAME = 4096;
 
 export type ReadStrategy = 'poll' | 'uring' | 'threadpool';
 
+/** Default longest busy-poll window (µs): long enough for `find` to parse a READDIRPLUS reply. */
+export const DEFAULT_SPIN_US = 300;
+
+/**
+ * How long to busy-poll after a request: an adaptive window in the manner of the
+ * kernel's haltpoll cpuidle governor. `observe(gap)` is told the time between two
+ * requests (ms). A gap inside the window was caught by polling: keep it. A gap a
+ * larger window would have caught (up to `max`) doubles it (at least to `max / 8`).
+ * A longer gap means polling was wasted: halve it, and below `max / 32` stop.
+ * An idle server therefore polls for at most one window after its last request,
+ * and a server whose requests come far apart stops polling altogether.
+ */
+export class SpinWindow {
+  /** Current window, ms (0: no polling). */
+  window: number;
+  readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+    this.window = max / 8;
+  }
+
+  observe(gap: number): void {
+    if (gap <= this.window) return;
+    if (gap <= this.max) {
+      this.window = Math.min(this.max, Math.max(this.max / 8, this.window * 2));
+    } else {
+      const w = this.window / 2;
+      this.window = w < this.max / 32 ? 0 : w;
+    }
+  }
+}
+
 interface PipeHandle {
   open(fd: number): number;
 }
@@ -83,6 +116,11 @@ export interface DevFuseOptions {
   /** Read buffer size: at least max_write + 4096. Default 1 MiB + 4 KiB. */
   bufferSize?: number;
   log?: (line: string) => void;
+  /**
+   * Longest busy-poll window after a request, in microseconds (poll strategy only);
+   * 0 turns busy polling off. Default DEFAULT_SPIN_US. See SpinWindow.
+   */
+  spinUs?: number;
 }
 
 interface DevChannel extends Channel {
@@ -105,12 +143,18 @@ export class DevFuseTransport implements Transport {
   readonly #notifyWaiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   #closing = false;
   #ended = false;
+  readonly #spin: SpinWindow | undefined;
+  #spinning = false;
+  /** When the thread last went idle (performance.now()); 0 while requests are being handled. */
+  #idleSince = 0;
 
   constructor(o: DevFuseOptions) {
     this.maxFrameSize = Math.max(o.bufferSize ?? (1 << 20) + 4096, 8192);
     this.#strategy = o.strategy ?? DEFAULT_STRATEGY;
     if (this.#strategy === 'poll' && !PIPE) throw new Error('the poll strategy needs libuv pipe handles, which this Node does not expose');
     this.#readers = Math.max(1, o.readers ?? 1);
+    const spinUs = o.spinUs ?? DEFAULT_SPIN_US;
+    this.#spin = spinUs > 0 && this.#strategy === 'poll' ? new SpinWindow(spinUs / 1000) : undefined;
     const fds = [o.fd];
     for (let i = 0; i < (o.clones ?? 0); i++) {
       if (!o.cloneFd) throw new Error('clones need a cloneFd function');
@@ -162,6 +206,7 @@ export class DevFuseTransport implements Transport {
           const frame = Buffer.allocUnsafe(n);
           buf.copy(frame, 0, 0, n);
           sink.onFrame(frame, ch, noop);
+          if (this.#spin) this.#keepPolling();
           return true;
         },
       },
@@ -172,6 +217,30 @@ export class DevFuseTransport implements Transport {
     });
     sock.on('end', () => this.#end());
   }
+
+  /**
+   * Busy polling: for a while after each request, keep the event loop from sleeping
+   * (a pending setImmediate makes libuv poll epoll with a zero timeout), so the next
+   * request of a synchronous client is read without this thread going to sleep and
+   * being woken again (on a VM, an inter-processor interrupt and a halt exit each
+   * way). How long is decided by `SpinWindow`, which grows while requests keep
+   * arriving just after the window closed and shrinks to nothing when they don't.
+   */
+  #keepPolling(): void {
+    if (this.#idleSince > 0) this.#spin!.observe(performance.now() - this.#idleSince);
+    this.#idleSince = 0;
+    if (this.#spinning) return;
+    this.#spinning = true;
+    setImmediate(this.#spinTick);
+  }
+
+  /** Runs after the request's synchronous work and replies: the thread is idle from here. */
+  readonly #spinTick = (): void => {
+    const now = performance.now();
+    if (this.#idleSince === 0) this.#idleSince = now;
+    if (!this.#closing && now - this.#idleSince < this.#spin!.window) setImmediate(this.#spinTick);
+    else this.#spinning = false;
+  };
 
   notify(iov: readonly Buffer[]): Promise<void> {
     if (this.#closing) return Promise.reject(Object.assign(new Error('transport closed'), { code: 'ENODEV' }));

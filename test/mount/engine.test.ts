@@ -129,3 +129,28 @@ test('--debug prints decoded requests and replies', { skip: SKIP_MOUNT, timeout:
     assert.match(out, /unique: \d+, opcode: READ \(15\), nodeid: 2/);
     assert.match(out, /unique: \d+, success, outsize: \d+/);
   }));
+
+/** utime+stime of a process, in clock ticks (/proc/<pid>/stat fields 14 and 15). */
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) + Number(rest[12]);
+}
+
+for (const spin of ['default', '0']) {
+  test(`busy polling (spin=${spin}): requests are served, and an idle server stops polling`, { skip: SKIP_MOUNT, timeout: 60_000 }, () =>
+    withServer(['demo', 'hello', '{mnt}', ...(spin === 'default' ? [] : ['-o', `spin=${spin}`])], async (s) => {
+      const file = path.join(s.mountpoint, 'hello');
+      // A synchronous client: open/read/close in a loop, like the workloads polling is for.
+      const r = spawnSync('python3', ['-c', `import sys\nfor i in range(3000):\n  assert open(sys.argv[1]).read() == 'Hello, world!\\n'`, file], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      // After the last request the server polls for at most one window (≤ 1 ms), then sleeps:
+      // over a second of idleness it must use next to no CPU (a spinning loop would use ~100 ticks).
+      await sleep(200);
+      const before = cpuTicks(s.pid);
+      await sleep(1000);
+      const used = cpuTicks(s.pid) - before;
+      assert.ok(used <= 5, `idle server used ${used} clock ticks of CPU in 1 s`);
+      assert.equal(readFileSync(file, 'utf8'), 'Hello, world!\n');
+    }));
+}
