@@ -64,7 +64,12 @@ export class Caller {
     return groups;
   }
 
-  /** Run `fn` with the caller's filesystem credentials (and `umask`, if given). */
+  /**
+   * Run `fn` with the caller's filesystem credentials (and `umask`, if given).
+   * Get every fd `fn` needs *before* calling this: a cold node is reopened with
+   * open_by_handle_at, which needs CAP_DAC_READ_SEARCH, and a non-zero fsuid drops it
+   * (the call would fail with EPERM as soon as the node's fd had left the LRU).
+   */
   run<T>(ctx: RequestContext, fn: () => T, umask?: number): T {
     const prevMask = umask === undefined ? undefined : sys.umask(umask);
     try {

@@ -110,7 +110,8 @@ export function nameOps(c: ShareCore): NameOps {
       const p = table.get(parent);
       const name = c.name(rawName);
       c.selfChange(parent, name, 'n');
-      c.caller.run(ctx, () => sys.mknodat(table.fd(p), name, mode, decodeDevToMakedev(rdev)), umask);
+      const pfd = table.fd(p); // as the server: reopening by handle needs CAP_DAC_READ_SEARCH
+      c.caller.run(ctx, () => sys.mknodat(pfd, name, mode, decodeDevToMakedev(rdev)), umask);
       return c.enter(p, name);
     },
 
@@ -119,7 +120,8 @@ export function nameOps(c: ShareCore): NameOps {
       const p = table.get(parent);
       const name = c.name(rawName);
       c.selfChange(parent, name, 'n');
-      c.caller.run(ctx, () => sys.mkdirat(table.fd(p), name, mode & 0o7777), umask);
+      const pfd = table.fd(p);
+      c.caller.run(ctx, () => sys.mkdirat(pfd, name, mode & 0o7777), umask);
       return c.enter(p, name);
     },
 
@@ -131,7 +133,8 @@ export function nameOps(c: ShareCore): NameOps {
       c.selfChange(parent, name, 'a'); // the nlink change is reported as IN_ATTRIB on the name
       // The node lives on (kernel references); its nlink changed.
       const kid = p.kids?.get(name.toString('latin1'));
-      c.caller.run(ctx, () => sys.unlinkat(table.fd(p), name, 0));
+      const pfd = table.fd(p);
+      c.caller.run(ctx, () => sys.unlinkat(pfd, name, 0));
       const k = kid !== undefined ? table.find(kid) : undefined;
       if (k) k.version++;
     },
@@ -141,7 +144,8 @@ export function nameOps(c: ShareCore): NameOps {
       const p = table.get(parent);
       const name = c.name(rawName);
       c.selfChange(parent, name, 'n');
-      c.caller.run(ctx, () => sys.unlinkat(table.fd(p), name, sys.AT.REMOVEDIR));
+      const pfd = table.fd(p);
+      c.caller.run(ctx, () => sys.unlinkat(pfd, name, sys.AT.REMOVEDIR));
     },
 
     symlink(ctx, parent, rawName, target) {
@@ -149,7 +153,8 @@ export function nameOps(c: ShareCore): NameOps {
       const p = table.get(parent);
       const name = c.name(rawName);
       c.selfChange(parent, name, 'n');
-      c.caller.run(ctx, () => sys.symlinkat(target, table.fd(p), name));
+      const pfd = table.fd(p);
+      c.caller.run(ctx, () => sys.symlinkat(target, pfd, name));
       return c.enter(p, name);
     },
 

@@ -48,6 +48,39 @@ test('files created by an ordinary user are theirs, with their umask', { skip, t
   }
 });
 
+test('an ordinary user changes a directory whose fd left the LRU (reopened by handle as the server)', { skip, timeout: 60_000 }, async () => {
+  // Regression: mkdir/unlink/rmdir/symlink/mknod reopened the parent by handle *after*
+  // switching to the caller's fsuid, which drops CAP_DAC_READ_SEARCH: EPERM once the
+  // parent's fd had been evicted from the fd cache (here 16 entries, flushed by a listing).
+  const t = tree();
+  const u = testUser();
+  try {
+    await withServer(['share', t.src, '{mnt}', '--fd-cache=16'], async (s) => {
+      chmodSync(s.base, 0o755);
+      const d = `${s.mountpoint}/ud`;
+      await ok(`mkdir '${d}' && cd '${d}' && for i in $(seq 100); do : > f$i; done && mkdir sub`, { uid: u.uid, gid: u.gid });
+      // Two listings (READDIRPLUS resolves every entry: the parent's fd is evicted), then each change.
+      const py = `import os
+os.chdir(${JSON.stringify(d)})
+def relist():
+    os.listdir('.')
+    with os.scandir('.') as it: list(it)
+relist(); os.unlink('f1')
+relist(); os.mkdir('d2')
+relist(); os.rmdir('d2')
+relist(); os.symlink('f2', 'l')
+relist(); os.mkfifo('p')
+relist(); os.unlink('l'); relist(); os.unlink('p'); relist(); os.rmdir('sub')`;
+      await ok(`python3 -c '${py.replace(/'/g, `'\\''`)}'`, { uid: u.uid, gid: u.gid });
+      assert.equal(readFileSync(path.join(t.src, 'ud', 'f2'), 'utf8'), '');
+      assert.equal(statSync(path.join(t.src, 'ud')).uid, u.uid);
+      assert.deepEqual((await ok(`ls '${d}' | wc -l`)).trim(), '99');
+    });
+  } finally {
+    t.done();
+  }
+});
+
 test('without default_permissions the server checks permissions itself', { skip, timeout: 60_000 }, async () => {
   const t = tree();
   const u = testUser();
