@@ -48,9 +48,9 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
   const { table } = c;
 
   /** Decide cache flags or passthrough for a freshly opened regular file. */
-  function openFlags(node: Node, h: { passthrough?: boolean }, flags: number): { openFlags: number; backingId: number } {
+  function openFlags(node: Node, h: { passthrough?: boolean }, flags: number, fd: number): { openFlags: number; backingId: number } {
     if (node.type === S_IFREG && c.passthroughActive && c.devFd !== undefined) {
-      const b = backing(node, (flags & ACCMODE) !== sys.O.RDONLY);
+      const b = backing(node, (flags & ACCMODE) !== sys.O.RDONLY, fd);
       if (b) {
         h.passthrough = true;
         return { openFlags: FopenFlag.PASSTHROUGH, backingId: b.id };
@@ -63,14 +63,18 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
     return { openFlags: of, backingId: 0 };
   }
 
-  /** The inode's backing file (one per inode, kept while any open uses it). */
-  function backing(node: Node, wantWrite: boolean): Node['backing'] {
+  /**
+   * The inode's backing file (one per inode, kept while any open uses it), opened
+   * read-write through `/proc/self/fd/<fd>` of the open that needs it: the same inode,
+   * whatever that open's own mode, and no need to reach the node through its handle.
+   */
+  function backing(node: Node, wantWrite: boolean, fd: number): Node['backing'] {
     if (node.backing) {
       if (wantWrite && !node.backing.writable) throw fuseError('ETXTBSY', 'passthrough backing file is read-only');
       node.backing.refs++;
       return node.backing;
     }
-    const proc = c.procPath(node);
+    const proc = `/proc/self/fd/${fd}`;
     let bfd: number;
     let writable = true;
     try {
@@ -110,7 +114,7 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
     const h: { passthrough?: boolean } = {};
     let of: { openFlags: number; backingId: number };
     try {
-      of = openFlags(node, h, flags);
+      of = openFlags(node, h, flags, fd);
     } catch (e) {
       safeClose(fd);
       throw e;

@@ -141,6 +141,13 @@ export function dup(fd: number): number {
   return check(dupFn(fd, F_DUPFD_CLOEXEC, 0) as number, 'dup');
 }
 
+const schedYieldFn = libc.func('int sched_yield()');
+
+/** sched_yield(2): let another runnable thread on this CPU run first. Cannot fail on Linux. */
+export function schedYield(): void {
+  schedYieldFn();
+}
+
 /** close(2). EINTR is not retried: on Linux the fd is released anyway. */
 export function close(fd: number): void {
   check(closeFn(fd), 'close');

@@ -23,7 +23,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { Worker } from 'node:worker_threads';
-import { close as closeFd, dup } from '../sys/ffi.ts';
+import { close as closeFd, dup, schedYield } from '../sys/ffi.ts';
 import type { Channel, FrameSink, Transport } from './transport.ts';
 
 /** True when libuv was told at start-up to use io_uring for file I/O. */
@@ -238,8 +238,13 @@ export class DevFuseTransport implements Transport {
   readonly #spinTick = (): void => {
     const now = performance.now();
     if (this.#idleSince === 0) this.#idleSince = now;
-    if (!this.#closing && now - this.#idleSince < this.#spin!.window) setImmediate(this.#spinTick);
-    else this.#spinning = false;
+    if (!this.#closing && now - this.#idleSince < this.#spin!.window) {
+      // A client on this same CPU can only send its next request once it runs: give it the CPU.
+      schedYield();
+      setImmediate(this.#spinTick);
+    } else {
+      this.#spinning = false;
+    }
   };
 
   notify(iov: readonly Buffer[]): Promise<void> {
