@@ -7,6 +7,8 @@
 // walk     an lstat walk (`find <dir> -printf '%s'`: one fstatat per entry) started with no dentries
 //          cached (drop_caches before every run), over the tracefs mount vs a native directory of
 //          the same shape (empty files) built on the local disk in the same run. Bar: ≤ 2× the time.
+//          References in the same rotation: tracefs with `-o spin=0`, and libfuse's passthrough_ll
+//          and go-fuse's loopback serving the native tree (what a C or Go server costs here).
 //
 // --reps=N (default 3).  Needs root (drop_caches, mounts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { alternate, compare, type Measurement, type Sample } from '../compare.ts';
 import { log, makeTempDir, repoRoot, runCommand, sleep, startServer, type LoadResult, type Server } from '../lib.ts';
+import { peerStatus, startGoLoopback, startPassthroughLl } from '../peers.ts';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.ts';
 
 const fusekitBin = join(repoRoot, 'bin', 'fusekit.js');
@@ -136,18 +139,37 @@ export const suite: Suite = {
         else writeFileSync(join(native, rel), '');
       }
       const entries = shape.length;
+      // References: the same tracefs without busy polling, and C and Go FUSE servers passing the
+      // native tree through (their own walk cost: how far any FUSE server is from native here).
+      const refs: Server[] = [];
+      const ref = async (name: string, start: (mp: string) => Promise<Server>): Promise<void> => {
+        const mp = join(tmp, name);
+        mkdirSync(mp);
+        try {
+          refs.push(await start(mp));
+        } catch (e) {
+          notes.push(`${name}: not measured (${(e as Error).message})`);
+        }
+      };
+      await ref('nospin', (mp) => startServer({ name: 'fusekit demo tracefs -o spin=0', cmd: process.execPath, args: [fusekitBin, 'demo', 'tracefs', mp, '-o', 'spin=0'], mountpoint: mp }));
+      if (peerStatus().passthrough_ll === 'ok') await ref('passthrough_ll', (mp) => startPassthroughLl(native, mp, { name: 'libfuse passthrough_ll over the native tree' }));
+      if (peerStatus().loopback === 'ok') await ref('loopback', (mp) => startGoLoopback(native, mp, { name: 'go-fuse loopback over the native tree' }));
       let walk: Measurement[];
       try {
         walk = await alternate('cold lstat walk', [
           { name: 'fusekit demo tracefs', server: trace, run: () => coldWalk(trace.mountpoint, entries) },
           { name: 'native (same shape, local disk)', run: () => coldWalk(native, entries) },
+          ...refs.map((r) => ({ name: r.name, server: r, run: () => coldWalk(r.mountpoint, entries) })),
         ], Math.max(reps, 3));
       } finally {
         await trace.stop();
+        for (const r of refs) await r.stop();
       }
       const cmp = compare(walk, 'fusekit demo tracefs');
-      const slow = 1 / cmp[0]!.ratio;
+      const nativeMedian = walk.find((m) => m.contender.startsWith('native'))!.median;
+      const slow = nativeMedian / walk[0]!.median;
       notes.push(`cold lstat walk of ${entries} entries: tracefs takes ${slow.toFixed(2)}× the native time (bar ≤ 2×): ${slow <= 2 ? 'MET' : 'NOT MET'}`);
+      for (const m of walk.slice(2)) notes.push(`${m.contender}: ${(nativeMedian / m.median).toFixed(2)}× the native time`);
       return { measurements: [...ms, ...walk], comparisons: cmp, notes };
     } catch (e) {
       throw e; // the temp dir (and anything mounted in it) is cleaned up by makeTempDir's cleanup
