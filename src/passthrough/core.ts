@@ -175,6 +175,25 @@ export class ShareCore {
    */
   resolve(parent: Node, name: Buffer): { node: Node; st: Statx } {
     const pfd = this.table.fd(parent);
+    if (this.table.byName) {
+      // Two syscalls and no fd: statx and name_to_handle_at of the one name, neither
+      // following a symlink or triggering an automount (the name has no "/" and is not
+      // "." or ".."), so nothing outside the parent is reached. READDIRPLUS does this for
+      // every entry, most of which are never opened; opening an O_PATH fd for each cost
+      // an openat2, a close and fd-cache churn.
+      const st = sys.statx(pfd, name, sys.AT.SYMLINK_NOFOLLOW | sys.AT.NO_AUTOMOUNT, STAT_MASK);
+      let h: { handle: Buffer; mountId: number } | undefined;
+      try {
+        h = sys.nameToHandleAt(pfd, name, 0);
+      } catch {
+        h = undefined;
+      }
+      const known = this.table.internByName(st, h);
+      if (known) {
+        this.observe(known, st);
+        return { node: known, st };
+      }
+    }
     const fd = sys.openat2(pfd, name, { flags: sys.O.PATH | sys.O.NOFOLLOW | sys.O.CLOEXEC, resolve: RESOLVE_CONFINED });
     let st: Statx;
     try {

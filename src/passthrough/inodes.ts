@@ -58,6 +58,8 @@ export interface Node {
   /** One name of this node: (parent, latin1 name). */
   dentry?: { parent: NodeId; name: string };
   backing?: Backing;
+  /** Found by name (statx + name_to_handle_at): check identity on the first reopen. */
+  verify?: boolean;
 }
 
 export interface TableOptions {
@@ -188,6 +190,19 @@ export class InodeTable {
       if ((e as { code?: string }).code === 'ESTALE') throw fuseError('ENOENT', `node ${node.id} is gone from the host`);
       throw e;
     }
+    if (node.verify) {
+      let same = false;
+      try {
+        same = devKey(sys.statx(fd, '', sys.AT.EMPTY_PATH | sys.AT.SYMLINK_NOFOLLOW, sys.STATX.INO)) === node.key;
+      } catch {
+        same = false;
+      }
+      if (!same) {
+        safeClose(fd);
+        throw fuseError('ENOENT', `node ${node.id}: its name was replaced on the host while it was looked up`);
+      }
+      node.verify = false;
+    }
     this.#lruAdd(node, fd);
     return fd;
   }
@@ -201,6 +216,36 @@ export class InodeTable {
       old.lruFd = undefined;
       safeClose(ofd);
     }
+  }
+
+  /** True when nodes can be found by name without opening them (file handles in use). */
+  get byName(): boolean {
+    return this.#o.useHandles;
+  }
+
+  /**
+   * Find or create the node for `st` and the file handle `h` taken by name (no fd was
+   * opened: the cheap path of lookup and READDIRPLUS). Undefined when the node needs an
+   * fd to be created (no handle, or a host mount we hold no fd for): use `intern` then.
+   * A node made here has never been opened, so its first reopen checks that the handle
+   * still names the inode statx saw (`verify`): a host rename between the two calls
+   * cannot make it reach another file.
+   */
+  internByName(st: Statx, h: { handle: Buffer; mountId: number } | undefined): Node | undefined {
+    const key = devKey(st);
+    const type = st.mode & S_IFMT;
+    const old = this.#byKey.get(key);
+    if (old && old.type === type && (h === undefined || old.handle === undefined || h.handle.equals(old.handle))) return old;
+    if (!h) return undefined;
+    const mfd = this.#mountFds.get(h.mountId);
+    if (mfd === undefined) return undefined;
+    const node = this.#make(this.#nextId++, old ? this.#nextGen++ : 0n, key, st, this.reportIno(st));
+    node.handle = h.handle;
+    node.mountFd = mfd;
+    node.verify = true;
+    this.#byId.set(node.id, node);
+    this.#byKey.set(key, node);
+    return node;
   }
 
   /**
