@@ -31,6 +31,18 @@ export function writeU64n(b: Buffer, off: number, n: number): void {
   b.writeUInt32LE(Math.floor(v / TWO32) >>> 0, off + 4);
 }
 
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Write a u64 bigint LE. Buffer#writeBigUInt64LE makes three intermediate bigints
+ * (heap objects) per call; a value below 2^53 (node ids, inos, most offsets) goes
+ * through one Number instead. Same bytes either way.
+ */
+export function writeU64b(b: Buffer, off: number, v: bigint): void {
+  if (v >= 0n && v <= SAFE) writeU64n(b, off, Number(v));
+  else b.writeBigUInt64LE(v, off);
+}
+
 /** Write a signed integer number as s64 LE. */
 export function writeS64n(b: Buffer, off: number, n: number): void {
   if (n >= 0) writeU64n(b, off, n);
@@ -53,7 +65,7 @@ export function encodeReply(unique: Unique, payload: Buffer | readonly Buffer[] 
   const h = Buffer.allocUnsafe(Size.OUT_HEADER);
   h.writeUInt32LE(Size.OUT_HEADER + iovLength(pieces), 0);
   h.writeInt32LE(0, 4);
-  h.writeBigUInt64LE(unique, 8);
+  writeU64b(h, 8, unique);
   return [h, ...pieces];
 }
 
@@ -68,13 +80,13 @@ export function encodeError(unique: Unique, errno: number): Buffer {
   const h = Buffer.allocUnsafe(Size.OUT_HEADER);
   h.writeUInt32LE(Size.OUT_HEADER, 0);
   h.writeInt32LE(-errno, 4);
-  h.writeBigUInt64LE(unique, 8);
+  writeU64b(h, 8, unique);
   return h;
 }
 
 /** fuse_attr into `b` at `off` (88 bytes). */
 export function writeAttr(b: Buffer, off: number, a: Attr): void {
-  b.writeBigUInt64LE(a.ino, off);
+  writeU64b(b, off, a.ino);
   writeU64n(b, off + 8, a.size);
   writeU64n(b, off + 16, a.blocks);
   writeS64n(b, off + 24, a.atime);
@@ -94,8 +106,8 @@ export function writeAttr(b: Buffer, off: number, a: Attr): void {
 
 /** fuse_entry_out into `b` at `off` (128 bytes). */
 export function writeEntryOut(b: Buffer, off: number, e: EntryOut): void {
-  b.writeBigUInt64LE(e.nodeid, off);
-  b.writeBigUInt64LE(e.generation, off + 8);
+  writeU64b(b, off, e.nodeid);
+  writeU64b(b, off + 8, e.generation);
   writeU64n(b, off + 16, e.entryValid);
   writeU64n(b, off + 24, e.attrValid);
   b.writeUInt32LE(e.entryValidNsec >>> 0, off + 32);
@@ -121,7 +133,7 @@ export function encodeAttrOut(a: AttrOut): Buffer {
 }
 
 function writeOpenOut(b: Buffer, off: number, o: OpenOut): void {
-  b.writeBigUInt64LE(o.fh, off);
+  writeU64b(b, off, o.fh);
   b.writeUInt32LE(o.openFlags >>> 0, off + 8);
   b.writeInt32LE(o.backingId | 0, off + 12);
 }
@@ -179,8 +191,8 @@ export function encodeGetxattrOut(size: number): Buffer {
 /** fuse_lk_out. **Used by:** GETLK. */
 export function encodeLkOut(lk: FileLock): Buffer {
   const b = Buffer.alloc(Size.LK_OUT);
-  b.writeBigUInt64LE(lk.start, 0);
-  b.writeBigUInt64LE(lk.end > OFFSET_MAX ? OFFSET_MAX : lk.end, 8);
+  writeU64b(b, 0, lk.start);
+  writeU64b(b, 8, lk.end > OFFSET_MAX ? OFFSET_MAX : lk.end);
   b.writeUInt32LE(lk.type >>> 0, 16);
   b.writeUInt32LE(lk.pid >>> 0, 20);
   return b;
@@ -208,7 +220,7 @@ export function encodeInitOut(o: InitOut): Buffer {
 /** fuse_bmap_out. **Used by:** BMAP. */
 export function encodeBmapOut(block: bigint): Buffer {
   const b = Buffer.allocUnsafe(Size.BMAP_OUT);
-  b.writeBigUInt64LE(block, 0);
+  writeU64b(b, 0, block);
   return b;
 }
 
@@ -225,7 +237,7 @@ export function encodeIoctlOut(o: IoctlOut): Buffer[] {
   if (inIovs.length + outIovs.length > 0) {
     const iov = Buffer.alloc((inIovs.length + outIovs.length) * Size.IOCTL_IOVEC);
     [...inIovs, ...outIovs].forEach((v, i) => {
-      iov.writeBigUInt64LE(v.base, i * 16);
+      writeU64b(iov, i * 16, v.base);
       writeU64n(iov, i * 16 + 8, v.len);
     });
     pieces.push(iov);
@@ -259,15 +271,15 @@ export function writeStatx(b: Buffer, off: number, s: Statx): void {
   b.fill(0, off, off + Size.STATX);
   b.writeUInt32LE(s.mask >>> 0, off);
   b.writeUInt32LE(s.blksize >>> 0, off + 4);
-  b.writeBigUInt64LE(s.attributes, off + 8);
+  writeU64b(b, off + 8, s.attributes);
   b.writeUInt32LE(s.nlink >>> 0, off + 16);
   b.writeUInt32LE(s.uid >>> 0, off + 20);
   b.writeUInt32LE(s.gid >>> 0, off + 24);
   b.writeUInt16LE(s.mode & 0xffff, off + 28);
-  b.writeBigUInt64LE(s.ino, off + 32);
+  writeU64b(b, off + 32, s.ino);
   writeU64n(b, off + 40, s.size);
   writeU64n(b, off + 48, s.blocks);
-  b.writeBigUInt64LE(s.attributesMask, off + 56);
+  writeU64b(b, off + 56, s.attributesMask);
   writeSxTime(b, off + 64, s.atime);
   writeSxTime(b, off + 80, s.btime);
   writeSxTime(b, off + 96, s.ctime);
@@ -334,17 +346,18 @@ export class DirentPacker {
 
   /** Append a READDIR record: {u64 ino; u64 off; u32 namelen; u32 type; name} padded to 8. */
   add(ino: bigint, off: bigint, type: number, name: string | Buffer): boolean {
-    const nb = typeof name === 'string' ? Buffer.from(name) : name;
-    const reclen = direntAlign(Size.DIRENT + nb.length);
+    // A string name is encoded straight into the reply: no Buffer per entry.
+    const len = typeof name === 'string' ? Buffer.byteLength(name) : name.length;
+    const reclen = direntAlign(Size.DIRENT + len);
     if (!this.#room(reclen)) return false;
     const b = this.#buf;
     const p = this.#pos;
-    b.writeBigUInt64LE(ino, p);
-    b.writeBigUInt64LE(off, p + 8);
-    b.writeUInt32LE(nb.length, p + 16);
+    writeU64b(b, p, ino);
+    writeU64b(b, p + 8, off);
+    b.writeUInt32LE(len, p + 16);
     b.writeUInt32LE(type >>> 0, p + 20);
-    nb.copy(b, p + Size.DIRENT);
-    b.fill(0, p + Size.DIRENT + nb.length, p + reclen);
+    putName(b, p + Size.DIRENT, name);
+    b.fill(0, p + Size.DIRENT + len, p + reclen);
     this.#pos += reclen;
     this.#count++;
     return true;
@@ -352,19 +365,20 @@ export class DirentPacker {
 
   /** Append a READDIRPLUS record: fuse_entry_out then fuse_dirent, padded to 8. */
   addPlus(entry: EntryOut, off: bigint, type: number, name: string | Buffer): boolean {
-    const nb = typeof name === 'string' ? Buffer.from(name) : name;
-    const reclen = direntAlign(Size.DIRENTPLUS + nb.length);
+    // A string name is encoded straight into the reply: no Buffer per entry.
+    const len = typeof name === 'string' ? Buffer.byteLength(name) : name.length;
+    const reclen = direntAlign(Size.DIRENTPLUS + len);
     if (!this.#room(reclen)) return false;
     const b = this.#buf;
     const p = this.#pos;
     writeEntryOut(b, p, entry);
     const d = p + Size.ENTRY_OUT;
-    b.writeBigUInt64LE(entry.attr.ino, d);
-    b.writeBigUInt64LE(off, d + 8);
-    b.writeUInt32LE(nb.length, d + 16);
+    writeU64b(b, d, entry.attr.ino);
+    writeU64b(b, d + 8, off);
+    b.writeUInt32LE(len, d + 16);
     b.writeUInt32LE(type >>> 0, d + 20);
-    nb.copy(b, d + Size.DIRENT);
-    b.fill(0, d + Size.DIRENT + nb.length, p + reclen);
+    putName(b, d + Size.DIRENT, name);
+    b.fill(0, d + Size.DIRENT + len, p + reclen);
     this.#pos += reclen;
     this.#count++;
     return true;
@@ -374,6 +388,11 @@ export class DirentPacker {
   finish(): Buffer {
     return this.#buf.subarray(0, this.#pos);
   }
+}
+
+function putName(b: Buffer, at: number, name: string | Buffer): void {
+  if (typeof name === 'string') b.write(name, at, 'utf8');
+  else name.copy(b, at);
 }
 
 /** Directory entry type (DT_*) from a mode's S_IFMT bits. */
@@ -387,7 +406,7 @@ function notifyFrame(code: number, payload: readonly Buffer[]): Buffer[] {
   const h = Buffer.allocUnsafe(Size.OUT_HEADER);
   h.writeUInt32LE(Size.OUT_HEADER + iovLength(payload), 0);
   h.writeInt32LE(code, 4);
-  h.writeBigUInt64LE(0n, 8);
+  writeU64b(h, 8, 0n);
   return [h, ...payload];
 }
 
@@ -402,14 +421,14 @@ function nameWithNul(name: string | Buffer): Buffer {
 /** Wake pollers registered with kernel handle `kh`. */
 export function encodeNotifyPoll(kh: bigint): Buffer[] {
   const b = Buffer.allocUnsafe(Size.NOTIFY_POLL_WAKEUP_OUT);
-  b.writeBigUInt64LE(kh, 0);
+  writeU64b(b, 0, kh);
   return notifyFrame(NotifyCode.POLL, [b]);
 }
 
 /** Invalidate an inode's attributes (off < 0) or cached data in [off, off+len) (len ≤ 0: to EOF). */
 export function encodeNotifyInvalInode(ino: NodeId, off: number, len: number): Buffer[] {
   const b = Buffer.allocUnsafe(Size.NOTIFY_INVAL_INODE_OUT);
-  b.writeBigUInt64LE(ino, 0);
+  writeU64b(b, 0, ino);
   writeS64n(b, 8, off);
   writeS64n(b, 16, len);
   return notifyFrame(NotifyCode.INVAL_INODE, [b]);
@@ -419,7 +438,7 @@ export function encodeNotifyInvalInode(ino: NodeId, off: number, len: number): B
 export function encodeNotifyInvalEntry(parent: NodeId, name: string | Buffer, flags = 0): Buffer[] {
   const nm = nameWithNul(name);
   const b = Buffer.allocUnsafe(Size.NOTIFY_INVAL_ENTRY_OUT);
-  b.writeBigUInt64LE(parent, 0);
+  writeU64b(b, 0, parent);
   b.writeUInt32LE(nm.length - 1, 8);
   b.writeUInt32LE(flags >>> 0, 12);
   return notifyFrame(NotifyCode.INVAL_ENTRY, [b, nm]);
@@ -429,8 +448,8 @@ export function encodeNotifyInvalEntry(parent: NodeId, name: string | Buffer, fl
 export function encodeNotifyDelete(parent: NodeId, child: NodeId, name: string | Buffer): Buffer[] {
   const nm = nameWithNul(name);
   const b = Buffer.alloc(Size.NOTIFY_DELETE_OUT);
-  b.writeBigUInt64LE(parent, 0);
-  b.writeBigUInt64LE(child, 8);
+  writeU64b(b, 0, parent);
+  writeU64b(b, 8, child);
   b.writeUInt32LE(nm.length - 1, 16);
   return notifyFrame(NotifyCode.DELETE, [b, nm]);
 }
@@ -438,7 +457,7 @@ export function encodeNotifyDelete(parent: NodeId, child: NodeId, name: string |
 /** Push `data` into the page cache of `nodeid` at `offset` (may extend the cached size). */
 export function encodeNotifyStore(nodeid: NodeId, offset: number, data: Buffer): Buffer[] {
   const b = Buffer.alloc(Size.NOTIFY_STORE_OUT);
-  b.writeBigUInt64LE(nodeid, 0);
+  writeU64b(b, 0, nodeid);
   writeU64n(b, 8, offset);
   b.writeUInt32LE(data.length, 16);
   return notifyFrame(NotifyCode.STORE, [b, data]);
@@ -447,8 +466,8 @@ export function encodeNotifyStore(nodeid: NodeId, offset: number, data: Buffer):
 /** Ask for cached data of `nodeid`; the answer arrives as a NOTIFY_REPLY request with unique = notifyUnique. */
 export function encodeNotifyRetrieve(notifyUnique: bigint, nodeid: NodeId, offset: number, size: number): Buffer[] {
   const b = Buffer.alloc(Size.NOTIFY_RETRIEVE_OUT);
-  b.writeBigUInt64LE(notifyUnique, 0);
-  b.writeBigUInt64LE(nodeid, 8);
+  writeU64b(b, 0, notifyUnique);
+  writeU64b(b, 8, nodeid);
   writeU64n(b, 16, offset);
   b.writeUInt32LE(size >>> 0, 24);
   return notifyFrame(NotifyCode.RETRIEVE, [b]);
