@@ -22,6 +22,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { close as closeFd, dup, schedYield } from '../sys/ffi.ts';
 import type { Channel, FrameSink, Transport } from './transport.ts';
@@ -145,6 +146,8 @@ export class DevFuseTransport implements Transport {
   #ended = false;
   readonly #spin: SpinWindow | undefined;
   #spinning = false;
+  #frames = 0;
+  #oneCpu = false;
   /** When the thread last went idle (performance.now()); 0 while requests are being handled. */
   #idleSince = 0;
 
@@ -227,6 +230,10 @@ export class DevFuseTransport implements Transport {
    * arriving just after the window closed and shrinks to nothing when they don't.
    */
   #keepPolling(): void {
+    // Allowed a single CPU (taskset, a cpuset, a one-CPU container), polling can only keep
+    // the client from running: don't. Re-read now and then, since affinity can change.
+    if ((++this.#frames & 4095) === 1) this.#oneCpu = os.availableParallelism() <= 1;
+    if (this.#oneCpu) return;
     if (this.#idleSince > 0) this.#spin!.observe(performance.now() - this.#idleSince);
     this.#idleSince = 0;
     if (this.#spinning) return;
