@@ -29,6 +29,7 @@ Examples:
 Options:
   -o opt,...   mount options: allow_other, default_permissions, ro, fsname=N, subtype=N,
                max_read=N, max_write=N, read=poll|uring|threadpool (how /dev/fuse is read),
+               spin=N (busy-poll up to N µs after a request; adaptive, default 300, 0 = off),
                readers=N (reads in flight for uring/threadpool), clones=N (cloned fds)
   --debug      print every request and reply, decoded
   --unprivileged  mount through fusermount3 even as root`,
@@ -49,7 +50,7 @@ Options:
   --no-default-permissions    let the server check permissions instead of the kernel
   --no-watch                  don't watch the host for outside changes
   --fd-cache=N                O_PATH fds kept for hot inodes (default 1024)
-  -o opt,...                  mount options (allow_other, ro, fsname=N, max_write=N, ...)
+  -o opt,...                  mount options, as for 'fusekit demo' (allow_other, ro, spin=N, ...)
   --debug                     print every request and reply`,
     run: async (args) => (await import('./share.ts')).shareCommand(args),
   },
