@@ -6,6 +6,8 @@
  * - `poll` (default): the fd is made non-blocking and watched by the event loop's
  *   own epoll, through a libuv pipe handle; each readiness event reads one frame
  *   with read(2) on the main thread. No thread hop at all, and no extra threads.
+ *   After each request the loop keeps polling for an adaptive window (SpinWindow,
+ *   `spinUs`), so a synchronous client's next request finds the thread awake.
  * - `uring`: `fs.read` with libuv's io_uring backend (only when Node started with
  *   UV_USE_IO_URING=1). Node 20's libuv runs that ring with a polling kernel
  *   thread, which competes for the CPU on small machines.
