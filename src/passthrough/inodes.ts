@@ -233,19 +233,16 @@ export class InodeTable {
    */
   internByName(st: Statx, h: { handle: Buffer; mountId: number } | undefined): Node | undefined {
     const key = devKey(st);
-    const type = st.mode & S_IFMT;
     const old = this.#byKey.get(key);
-    if (old && old.type === type && (h === undefined || old.handle === undefined || h.handle.equals(old.handle))) return old;
+    if (sameFile(old, st, h?.handle)) return old;
     if (!h) return undefined;
     const mfd = this.#mountFds.get(h.mountId);
     if (mfd === undefined) return undefined;
-    const node = this.#make(this.#nextId++, old ? this.#nextGen++ : 0n, key, st, this.reportIno(st));
+    const node = this.#fresh(key, st, old);
     node.handle = h.handle;
     node.mountFd = mfd;
     node.verify = true;
-    this.#byId.set(node.id, node);
-    this.#byKey.set(key, node);
-    return node;
+    return this.#register(node);
   }
 
   /**
@@ -269,13 +266,13 @@ export class InodeTable {
         handle = undefined;
       }
     }
-    if (old && old.type === type && (handle === undefined || old.handle === undefined || handle.equals(old.handle))) {
+    if (sameFile(old, st, handle)) {
       if (borrowed) return old;
       if (old.pinnedFd === undefined && old.lruFd === undefined && old.handle) this.#lruAdd(old, fd);
       else safeClose(fd);
       return old;
     }
-    const node = this.#make(this.#nextId++, old ? this.#nextGen++ : 0n, key, st, this.reportIno(st));
+    const node = this.#fresh(key, st, old);
     if (handle && mountId !== undefined) {
       let mfd = this.#mountFds.get(mountId);
       if (mfd === undefined && type === S_IFDIR) {
@@ -295,8 +292,17 @@ export class InodeTable {
       if (!node.handle) node.pinnedFd = sys.openat(sys.AT.FDCWD, `/proc/self/fd/${fd}`, PATH_FLAGS);
     } else if (node.handle) this.#lruAdd(node, fd);
     else node.pinnedFd = fd;
+    return this.#register(node);
+  }
+
+  /** A new node for `st`, under a new generation when `old` (another file) had its inode number. */
+  #fresh(key: string, st: Statx, old: Node | undefined): Node {
+    return this.#make(this.#nextId++, old ? this.#nextGen++ : 0n, key, st, this.reportIno(st));
+  }
+
+  #register(node: Node): Node {
     this.#byId.set(node.id, node);
-    this.#byKey.set(key, node);
+    this.#byKey.set(node.key, node);
     return node;
   }
 
@@ -359,6 +365,11 @@ export class InodeTable {
     for (const fd of this.#mountFds.values()) if (fd !== this.rootDirFd) safeClose(fd);
     safeClose(this.rootDirFd);
   }
+}
+
+/** `old` is the file `st` describes: same type, and the same file handle when both are known. */
+function sameFile(old: Node | undefined, st: Statx, handle: Buffer | undefined): old is Node {
+  return old !== undefined && old.type === (st.mode & S_IFMT) && (handle === undefined || old.handle === undefined || handle.equals(old.handle));
 }
 
 function devKey(st: Statx): string {
