@@ -130,6 +130,25 @@ export class ProtocolError extends Error {
 }
 
 /**
+ * The errno a failure answers with, without building anything: a FuseError's
+ * own, a Node/`sys` error's by `code` (or its numeric `errno`), and 0 for
+ * anything else (a bug: the session logs it and answers EIO). Same mapping as
+ * `toFuseError`, for the request path.
+ */
+export function errnoOf(e: unknown): number {
+  if (e instanceof FuseError) return e.errno;
+  if (typeof e === 'object' && e !== null) {
+    const o = e as { code?: unknown; errno?: unknown };
+    if (typeof o.code === 'string') {
+      const n = errnos[o.code];
+      if (n !== undefined) return n;
+    }
+    if (typeof o.errno === 'number' && o.errno !== 0 && Math.abs(o.errno) < 1000) return Math.abs(o.errno);
+  }
+  return 0;
+}
+
+/**
  * Map anything thrown by a handler to a FuseError. Node's system errors map by
  * their `code` (ENOENT, EACCES, …) or negative `errno` (the FuseError then has no
  * stack of its own; the original is its `cause`); anything else is EIO and
@@ -137,14 +156,7 @@ export class ProtocolError extends Error {
  */
 export function toFuseError(e: unknown): { error: FuseError; unexpected: boolean } {
   if (e instanceof FuseError) return { error: e, unexpected: false };
-  if (typeof e === 'object' && e !== null) {
-    const o = e as { code?: unknown; errno?: unknown; message?: unknown };
-    if (typeof o.code === 'string' && errnos[o.code] !== undefined) {
-      return { error: quietError(errnos[o.code]!, String(o.message ?? ''), { cause: e }), unexpected: false };
-    }
-    if (typeof o.errno === 'number' && o.errno !== 0 && Math.abs(o.errno) < 1000) {
-      return { error: quietError(Math.abs(o.errno), String(o.message ?? ''), { cause: e }), unexpected: false };
-    }
-  }
+  const errno = errnoOf(e);
+  if (errno !== 0) return { error: quietError(errno, String((e as { message?: unknown }).message ?? ''), { cause: e }), unexpected: false };
   return { error: new FuseError(errnos.EIO!, 'handler failed', { cause: e }), unexpected: true };
 }

@@ -111,7 +111,7 @@ async function fio(dir: string, rw: 'read' | 'write', sizeMiB: number): Promise<
 export const suite: Suite = {
   name: 'share',
   description: 'fusekit share vs native, passthrough_ll and go-fuse loopback: fio seq 1 GiB, create/stat/unlink 10k, find+du 50k, tar x + rm -rf',
-  flags: [['--reps=N', 'repetitions (default 3)'], ['--size=MiB', 'fio size (default 1024)'], ['--files=N', 'find-du files (default 50000)'], ['--only=a,b', 'workloads to run']],
+  flags: [['reps=N', 'repetitions (default 3)'], ['size=MiB', 'fio size (default 1024)'], ['files=N', 'find-du files (default 50000)'], ['only=a,b', 'workloads to run']],
   async run(opts: SuiteOptions): Promise<SuiteResult> {
     if (process.getuid?.() !== 0) throw new Error('the share suite needs root (tmpfs, drop_caches, passthrough)');
     const reps = Number(opts.flags.reps ?? Math.min(opts.reps, 3));

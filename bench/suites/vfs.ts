@@ -74,7 +74,7 @@ async function coldWalk(dir: string, expect: number): Promise<LoadResult> {
 export const suite: Suite = {
   name: 'vfs',
   description: 'vfs framework: tracefs server RSS (before/after walk/after forget) vs hello; cold lstat walk vs native',
-  flags: [['--reps=N', 'repetitions (default 3)']],
+  flags: [['reps=N', 'repetitions (default 3)']],
   async run(opts: SuiteOptions): Promise<SuiteResult> {
     if (process.getuid?.() !== 0) throw new Error('the vfs suite needs root (drop_caches and mounts)');
     const reps = Number(opts.flags.reps ?? Math.min(opts.reps, 3));

@@ -64,200 +64,212 @@ function xattrName(b: Buffer): string {
 
 const DEFAULT_STATFS = { blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: 512, namelen: 255, frsize: 512 };
 
+/** What dispatch returns: the reply itself when the handler answered synchronously. */
+export type ReplyOrPromise = Reply | Promise<Reply>;
+
+/** True for a promise (or any thenable) a handler returned. */
+export function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
 /**
- * Run the filesystem method for `req`. Returns the reply, or throws (FuseError or
- * anything else, which the session maps). Never called for INIT, FORGET,
- * BATCH_FORGET, INTERRUPT, NOTIFY_REPLY or DESTROY: the session owns those.
+ * Apply `f` to a handler's result: at once when it is a plain value, after it
+ * settles when it is a promise. Synchronous handlers thus cost no promise, no
+ * microtask and no rejection tracking (a throw is caught by the session's try).
  */
-export async function dispatch(fs: LowLevelFs, ctx: RequestContext, req: Request): Promise<Reply> {
+function map<T>(v: T | PromiseLike<T>, f: (t: T) => Reply): ReplyOrPromise {
+  return isThenable(v) ? Promise.resolve(v).then(f) : f(v as T);
+}
+
+const toEmpty = (): Reply => EMPTY;
+const toAttr = (a: Parameters<typeof encodeAttrOut>[0]): Reply => one(encodeAttrOut(a));
+const toCreated = (e: EntryOut): Reply => entryReply(e, true);
+
+function toLookup(e: EntryOut): Reply {
+  if (e.nodeid === 1n) throw new FuseError(5, 'lookup must not return the root node id for a name');
+  return entryReply(e, false);
+}
+
+/**
+ * Run the filesystem method for `req`. Returns the reply (synchronously when the
+ * method did), a promise of it, or throws (FuseError or anything else, which the
+ * session maps). Never called for INIT, FORGET, BATCH_FORGET, INTERRUPT,
+ * NOTIFY_REPLY or DESTROY: the session owns those.
+ */
+export function dispatch(fs: LowLevelFs, ctx: RequestContext, req: Request): ReplyOrPromise {
   const id = req.header.nodeid;
   switch (req.op) {
-    case 'lookup': {
+    case 'lookup':
       if (!fs.lookup) enosys('lookup');
-      const e = await fs.lookup(ctx, id, req.body.name);
-      if (e.nodeid === 1n) throw new FuseError(5, 'lookup must not return the root node id for a name');
-      return entryReply(e, false);
-    }
+      return map(fs.lookup(ctx, id, req.body.name), toLookup);
     case 'getattr': {
       if (!fs.getattr) enosys('getattr');
       const b = req.body;
       const fh = (b.getattrFlags & GetattrFlag.FH) !== 0 ? b.fh : undefined;
-      return one(encodeAttrOut(await fs.getattr(ctx, id, fh)));
+      return map(fs.getattr(ctx, id, fh), toAttr);
     }
     case 'setattr':
       if (!fs.setattr) enosys('setattr');
-      return one(encodeAttrOut(await fs.setattr(ctx, id, req.body)));
-    case 'readlink': {
+      return map(fs.setattr(ctx, id, req.body), toAttr);
+    case 'readlink':
       if (!fs.readlink) enosys('readlink');
-      const t = await fs.readlink(ctx, id);
-      return one(typeof t === 'string' ? Buffer.from(t) : t);
-    }
+      return map(fs.readlink(ctx, id), (t) => one(typeof t === 'string' ? Buffer.from(t) : t));
     case 'symlink':
       if (!fs.symlink) enosys('symlink');
-      return entryReply(await fs.symlink(ctx, id, req.body.name, req.body.target), true);
+      return map(fs.symlink(ctx, id, req.body.name, req.body.target), toCreated);
     case 'mknod':
       if (!fs.mknod) enosys('mknod');
-      return entryReply(await fs.mknod(ctx, id, req.body.name, req.body.mode, req.body.rdev, req.body.umask), true);
+      return map(fs.mknod(ctx, id, req.body.name, req.body.mode, req.body.rdev, req.body.umask), toCreated);
     case 'mkdir':
       if (!fs.mkdir) enosys('mkdir');
-      return entryReply(await fs.mkdir(ctx, id, req.body.name, req.body.mode, req.body.umask), true);
+      return map(fs.mkdir(ctx, id, req.body.name, req.body.mode, req.body.umask), toCreated);
     case 'unlink':
       if (!fs.unlink) enosys('unlink');
-      await fs.unlink(ctx, id, req.body.name);
-      return EMPTY;
+      return map(fs.unlink(ctx, id, req.body.name), toEmpty);
     case 'rmdir':
       if (!fs.rmdir) enosys('rmdir');
-      await fs.rmdir(ctx, id, req.body.name);
-      return EMPTY;
+      return map(fs.rmdir(ctx, id, req.body.name), toEmpty);
     case 'rename':
       if (!fs.rename) enosys('rename');
-      await fs.rename(ctx, id, req.body.name, req.body.newdir, req.body.newname, req.body.flags);
-      return EMPTY;
+      return map(fs.rename(ctx, id, req.body.name, req.body.newdir, req.body.newname, req.body.flags), toEmpty);
     case 'link':
       if (!fs.link) enosys('link');
-      return entryReply(await fs.link(ctx, req.body.oldnodeid, id, req.body.name), true);
-    case 'open': {
-      const o = openOut(fs.open ? await fs.open(ctx, id, req.body.flags) : undefined);
-      return { payload: [encodeOpenOut(o)], opened: { nodeid: id, fh: o.fh, dir: false, flags: req.body.flags } };
-    }
+      return map(fs.link(ctx, req.body.oldnodeid, id, req.body.name), toCreated);
+    case 'open':
     case 'opendir': {
-      const o = openOut(fs.opendir ? await fs.opendir(ctx, id, req.body.flags) : undefined);
-      return { payload: [encodeOpenOut(o)], opened: { nodeid: id, fh: o.fh, dir: true, flags: req.body.flags } };
+      const dir = req.op === 'opendir';
+      const flags = req.body.flags;
+      const r = dir ? fs.opendir?.(ctx, id, flags) : fs.open?.(ctx, id, flags);
+      return map(r, (v) => {
+        const o = openOut(v);
+        return { payload: [encodeOpenOut(o)], opened: { nodeid: id, fh: o.fh, dir, flags } };
+      });
     }
     case 'read': {
       if (!fs.read) enosys('read');
       const b = req.body;
-      const data = await fs.read(ctx, id, b.fh, b.offset, b.size, b);
-      const pieces = Buffer.isBuffer(data) ? [data] : data;
-      let n = 0;
-      for (const p of pieces) n += p.length;
-      if (n > b.size) throw new FuseError(5, `read returned ${n} bytes for a ${b.size}-byte request`);
-      return { payload: pieces };
+      return map(fs.read(ctx, id, b.fh, b.offset, b.size, b), (data) => {
+        const pieces = Buffer.isBuffer(data) ? [data] : data;
+        let n = 0;
+        for (const p of pieces) n += p.length;
+        if (n > b.size) throw new FuseError(5, `read returned ${n} bytes for a ${b.size}-byte request`);
+        return { payload: pieces };
+      });
     }
     case 'write': {
       if (!fs.write) enosys('write');
       const b = req.body;
-      const n = await fs.write(ctx, id, b.fh, b.offset, b.data, b);
-      if (!Number.isInteger(n) || n < 0 || n > b.size) throw new FuseError(5, `write returned ${n} for ${b.size} bytes`);
-      return one(encodeWriteOut(n));
+      return map(fs.write(ctx, id, b.fh, b.offset, b.data, b), (n) => {
+        if (!Number.isInteger(n) || n < 0 || n > b.size) throw new FuseError(5, `write returned ${n} for ${b.size} bytes`);
+        return one(encodeWriteOut(n));
+      });
     }
     case 'statfs':
-      return one(encodeStatfsOut(fs.statfs ? await fs.statfs(ctx, id) : DEFAULT_STATFS));
+      return map(fs.statfs ? fs.statfs(ctx, id) : DEFAULT_STATFS, (s) => one(encodeStatfsOut(s)));
     case 'release':
-      if (fs.release) await fs.release(ctx, id, req.body.fh, req.body.flags, req.body.releaseFlags, req.body.lockOwner);
-      return EMPTY;
+      return fs.release ? map(fs.release(ctx, id, req.body.fh, req.body.flags, req.body.releaseFlags, req.body.lockOwner), toEmpty) : EMPTY;
     case 'releasedir':
-      if (fs.releasedir) await fs.releasedir(ctx, id, req.body.fh, req.body.flags);
-      return EMPTY;
+      return fs.releasedir ? map(fs.releasedir(ctx, id, req.body.fh, req.body.flags), toEmpty) : EMPTY;
     case 'flush':
       // Absent: ENOSYS, which the kernel remembers (no more FLUSH round trips) and treats as success.
       if (!fs.flush) enosys('flush');
-      await fs.flush(ctx, id, req.body.fh, req.body.lockOwner);
-      return EMPTY;
+      return map(fs.flush(ctx, id, req.body.fh, req.body.lockOwner), toEmpty);
     case 'fsync':
       if (!fs.fsync) enosys('fsync');
-      await fs.fsync(ctx, id, req.body.fh, (req.body.fsyncFlags & FsyncFlag.FDATASYNC) !== 0);
-      return EMPTY;
+      return map(fs.fsync(ctx, id, req.body.fh, (req.body.fsyncFlags & FsyncFlag.FDATASYNC) !== 0), toEmpty);
     case 'fsyncdir':
       if (!fs.fsyncdir) enosys('fsyncdir');
-      await fs.fsyncdir(ctx, id, req.body.fh, (req.body.fsyncFlags & FsyncFlag.FDATASYNC) !== 0);
-      return EMPTY;
+      return map(fs.fsyncdir(ctx, id, req.body.fh, (req.body.fsyncFlags & FsyncFlag.FDATASYNC) !== 0), toEmpty);
     case 'setxattr':
       if (!fs.setxattr) enosys('setxattr');
-      await fs.setxattr(ctx, id, xattrName(req.body.name), req.body.value, req.body.flags, req.body.setxattrFlags);
-      return EMPTY;
+      return map(fs.setxattr(ctx, id, xattrName(req.body.name), req.body.value, req.body.flags, req.body.setxattrFlags), toEmpty);
     case 'getxattr': {
       if (!fs.getxattr) enosys('getxattr');
-      const v = await fs.getxattr(ctx, id, xattrName(req.body.name));
-      return sized(v, req.body.size);
+      const size = req.body.size;
+      return map(fs.getxattr(ctx, id, xattrName(req.body.name)), (v) => sized(v, size));
     }
     case 'listxattr': {
       if (!fs.listxattr) enosys('listxattr');
-      const names = await fs.listxattr(ctx, id);
-      const packed = Buffer.concat(names.map((n) => Buffer.from(`${n}\0`)));
-      return sized(packed, req.body.size);
+      const size = req.body.size;
+      return map(fs.listxattr(ctx, id), (names) => sized(Buffer.concat(names.map((n) => Buffer.from(`${n}\0`))), size));
     }
     case 'removexattr':
       if (!fs.removexattr) enosys('removexattr');
-      await fs.removexattr(ctx, id, xattrName(req.body.name));
-      return EMPTY;
+      return map(fs.removexattr(ctx, id, xattrName(req.body.name)), toEmpty);
     case 'access':
       if (!fs.access) enosys('access');
-      await fs.access(ctx, id, req.body.mask);
-      return EMPTY;
+      return map(fs.access(ctx, id, req.body.mask), toEmpty);
     case 'create':
     case 'tmpfile': {
       const b = req.body;
       const c =
         req.op === 'create'
-          ? await (fs.create ?? enosys('create')).call(fs, ctx, id, b.name, b.mode, b.flags, b.umask)
-          : await (fs.tmpfile ?? enosys('tmpfile')).call(fs, ctx, id, b.mode, b.flags, b.umask);
-      if (c.entry.nodeid === 0n || c.entry.nodeid === 1n) throw new FuseError(5, `${req.op} must not return node id ${c.entry.nodeid}`);
-      const o = openOut(c.open);
-      return {
-        payload: [encodeCreateOut({ entry: c.entry, open: o })],
-        entries: [c.entry.nodeid],
-        opened: { nodeid: c.entry.nodeid, fh: o.fh, dir: false, flags: b.flags },
-      };
+          ? (fs.create ?? enosys('create')).call(fs, ctx, id, b.name, b.mode, b.flags, b.umask)
+          : (fs.tmpfile ?? enosys('tmpfile')).call(fs, ctx, id, b.mode, b.flags, b.umask);
+      return map(c, (r) => {
+        if (r.entry.nodeid === 0n || r.entry.nodeid === 1n) throw new FuseError(5, `${req.op} must not return node id ${r.entry.nodeid}`);
+        const o = openOut(r.open);
+        return {
+          payload: [encodeCreateOut({ entry: r.entry, open: o })],
+          entries: [r.entry.nodeid],
+          opened: { nodeid: r.entry.nodeid, fh: o.fh, dir: false, flags: b.flags },
+        };
+      });
     }
     case 'getlk': {
       if (!fs.getlk) enosys('getlk');
       const b = req.body;
-      return one(encodeLkOut(await fs.getlk(ctx, id, b.fh, b.owner, b.lk)));
+      return map(fs.getlk(ctx, id, b.fh, b.owner, b.lk), (l) => one(encodeLkOut(l)));
     }
     case 'setlk':
     case 'setlkw': {
       if (!fs.setlk) enosys('setlk');
       const b = req.body;
-      await fs.setlk(ctx, id, b.fh, b.owner, b.lk, req.op === 'setlkw', (b.lkFlags & LkFlag.FLOCK) !== 0);
-      return EMPTY;
+      return map(fs.setlk(ctx, id, b.fh, b.owner, b.lk, req.op === 'setlkw', (b.lkFlags & LkFlag.FLOCK) !== 0), toEmpty);
     }
     case 'bmap':
       if (!fs.bmap) enosys('bmap');
-      return one(encodeBmapOut(await fs.bmap(ctx, id, req.body.blocksize, req.body.block)));
+      return map(fs.bmap(ctx, id, req.body.blocksize, req.body.block), (n) => one(encodeBmapOut(n)));
     case 'ioctl': {
       if (!fs.ioctl) enosys('ioctl');
       const b = req.body;
-      return { payload: encodeIoctlOut(await fs.ioctl(ctx, id, b.fh, b.cmd, b.arg, b.data, b.outSize, b.flags)) };
+      return map(fs.ioctl(ctx, id, b.fh, b.cmd, b.arg, b.data, b.outSize, b.flags), (r) => ({ payload: encodeIoctlOut(r) }));
     }
     case 'poll': {
       if (!fs.poll) enosys('poll');
       const b = req.body;
       const kh = (b.flags & 1) !== 0 ? b.kh : undefined;
-      return one(encodePollOut(await fs.poll(ctx, id, b.fh, kh, b.events)));
+      return map(fs.poll(ctx, id, b.fh, kh, b.events), (ev) => one(encodePollOut(ev)));
     }
     case 'fallocate':
       if (!fs.fallocate) enosys('fallocate');
-      await fs.fallocate(ctx, id, req.body.fh, req.body.mode, req.body.offset, req.body.length);
-      return EMPTY;
+      return map(fs.fallocate(ctx, id, req.body.fh, req.body.mode, req.body.offset, req.body.length), toEmpty);
     case 'lseek':
       if (!fs.lseek) enosys('lseek');
-      return one(encodeLseekOut(await fs.lseek(ctx, id, req.body.fh, req.body.offset, req.body.whence)));
+      return map(fs.lseek(ctx, id, req.body.fh, req.body.offset, req.body.whence), (o) => one(encodeLseekOut(o)));
     case 'copy_file_range':
     case 'copy_file_range_64': {
       if (!fs.copyFileRange) enosys('copy_file_range');
       const b = req.body;
-      const n = await fs.copyFileRange(ctx, id, b.fhIn, b.offIn, b.nodeidOut, b.fhOut, b.offOut, b.len, b.flags);
-      if (req.op === 'copy_file_range_64') return one(encodeCopyFileRangeOut(n));
-      return one(encodeWriteOut(Math.min(n, 0xffffffff)));
+      const wide = req.op === 'copy_file_range_64';
+      return map(fs.copyFileRange(ctx, id, b.fhIn, b.offIn, b.nodeidOut, b.fhOut, b.offOut, b.len, b.flags), (n) =>
+        wide ? one(encodeCopyFileRangeOut(n)) : one(encodeWriteOut(Math.min(n, 0xffffffff))),
+      );
     }
     case 'statx':
       if (!fs.statx) enosys('statx');
-      return one(encodeStatxOut(await fs.statx(ctx, id, (req.body.getattrFlags & GetattrFlag.FH) !== 0 ? req.body.fh : undefined, req.body.sxFlags, req.body.sxMask)));
+      return map(fs.statx(ctx, id, (req.body.getattrFlags & GetattrFlag.FH) !== 0 ? req.body.fh : undefined, req.body.sxFlags, req.body.sxMask), (x) => one(encodeStatxOut(x)));
     case 'syncfs':
       if (!fs.syncfs) enosys('syncfs');
-      await fs.syncfs(ctx, id);
-      return EMPTY;
+      return map(fs.syncfs(ctx, id), toEmpty);
     case 'setupmapping': {
       if (!fs.setupmapping) enosys('setupmapping');
       const b = req.body;
-      await fs.setupmapping(ctx, id, b.fh, b.foffset, b.len, b.flags, b.moffset);
-      return EMPTY;
+      return map(fs.setupmapping(ctx, id, b.fh, b.foffset, b.len, b.flags, b.moffset), toEmpty);
     }
     case 'removemapping':
       if (!fs.removemapping) enosys('removemapping');
-      await fs.removemapping(ctx, id, req.body.mappings);
-      return EMPTY;
+      return map(fs.removemapping(ctx, id, req.body.mappings), toEmpty);
     case 'readdir':
       return readdir(fs, ctx, req);
     case 'readdirplus':
@@ -276,30 +288,30 @@ function sized(v: Buffer, size: number): Reply {
   return one(v);
 }
 
-async function readdir(fs: LowLevelFs, ctx: RequestContext, req: RequestOf<'readdir'>): Promise<Reply> {
+function readdir(fs: LowLevelFs, ctx: RequestContext, req: RequestOf<'readdir'>): ReplyOrPromise {
   if (!fs.readdir) enosys('readdir');
   const b = req.body;
   const packer = new DirentPacker(b.size);
-  await fs.readdir(ctx, req.header.nodeid, b.fh, b.cookie, {
+  const r = fs.readdir(ctx, req.header.nodeid, b.fh, b.cookie, {
     add: (ino, off, type, name) => packer.add(ino, off, type, name),
   });
-  return one(packer.finish());
+  return map(r, () => one(packer.finish()));
 }
 
-async function readdirplus(fs: LowLevelFs, ctx: RequestContext, req: RequestOf<'readdirplus'>): Promise<Reply> {
+function readdirplus(fs: LowLevelFs, ctx: RequestContext, req: RequestOf<'readdirplus'>): ReplyOrPromise {
   const b = req.body;
   const packer = new DirentPacker(b.size);
   const entries: NodeId[] = [];
   // The session asks for READDIRPLUS only when the filesystem implements it.
   if (!fs.readdirplus) enosys('readdirplus');
-  await fs.readdirplus(ctx, req.header.nodeid, b.fh, b.cookie, {
+  const r = fs.readdirplus(ctx, req.header.nodeid, b.fh, b.cookie, {
     add: (entry, off, name) => {
       if (!packer.addPlus(entry, off, entry.attr.mode >>> 12, name)) return false;
       if (entry.nodeid !== 0n && !isDot(name)) entries.push(entry.nodeid);
       return true;
     },
   });
-  return { payload: [packer.finish()], entries };
+  return map(r, () => ({ payload: [packer.finish()], entries }));
 }
 
 function isDot(name: string | Buffer): boolean {

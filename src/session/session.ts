@@ -6,14 +6,14 @@
  * channel it arrived on. Malformed frames, unknown opcodes and throwing handlers
  * become error replies; nothing a request does can stop the session.
  */
-import { FuseError, ProtocolError, errnoName, toFuseError } from '../errors.ts';
+import { FuseError, ProtocolError, errnoName, errnoOf } from '../errors.ts';
 import { InitFlag, Opcode } from '../protocol/abi.ts';
 import { decodeRequest, headerOf, OP_NAMES, type Request } from '../protocol/decode.ts';
 import { formatReply, formatRequest } from '../protocol/debug.ts';
 import { encodeError, encodeInitOut, encodeReply, iovLength } from '../protocol/encode.ts';
 import type { InHeader, NodeId, Unique } from '../protocol/types.ts';
 import type { Channel, FrameSink, Transport } from '../transport/transport.ts';
-import { dispatch, NO_REPLY, type Reply } from './dispatch.ts';
+import { dispatch, NO_REPLY, type Reply, type ReplyOrPromise } from './dispatch.ts';
 import { negotiate, initFlagNames, type Negotiated } from './init.ts';
 import { Interrupts } from './interrupt.ts';
 import type { LowLevelFs, RequestContext } from './lowlevel.ts';
@@ -193,7 +193,7 @@ export class Session implements FrameSink {
       done();
       return;
     }
-    void this.#handle(req, channel).finally(done);
+    this.#handle(req, channel, done);
   }
 
   onClose(error?: Error): void {
@@ -205,29 +205,57 @@ export class Session implements FrameSink {
 
   // ── Requests ───────────────────────────────────────────────────────────────
 
-  async #handle(req: Request, channel: Channel): Promise<void> {
+  /**
+   * Run one request. A handler that answers synchronously is answered at once,
+   * with no promise, microtask or interrupt registration (no INTERRUPT can reach a
+   * request that never yields). One that returns a promise is registered so an
+   * INTERRUPT can abort it, and answered when it settles; `done` runs then.
+   */
+  #handle(req: Request, channel: Channel, done: () => void): void {
     const h = req.header;
     const ctx = new Context(h, this.#notify, req.ext?.groups);
+    let r: ReplyOrPromise;
+    try {
+      r = dispatch(this.#fs, ctx, req);
+    } catch (e) {
+      this.#sendError(channel, h.unique, req.op, this.#errnoFor(e, req, ctx));
+      done();
+      return;
+    }
+    if (!(r instanceof Promise)) {
+      this.#send(channel, h.unique, req.op, r, ctx);
+      done();
+      return;
+    }
     this.#interrupts.begin(h.unique, ctx);
     this.#inflight++;
-    let reply: Reply | undefined;
-    let errno = 0;
-    try {
-      reply = await dispatch(this.#fs, ctx, req);
-    } catch (e) {
-      if (ctx.aborted) {
-        errno = 4; // EINTR: the handler gave up after an INTERRUPT
-      } else {
-        const { error, unexpected } = toFuseError(e);
-        errno = error.errno;
-        if (unexpected) this.#log(`${req.op} (unique ${h.unique}, node ${h.nodeid}) failed; answering EIO: ${describe(e)}`);
-      }
-    } finally {
-      this.#inflight--;
-      this.#interrupts.end(h.unique);
-    }
-    if (reply) this.#send(channel, h.unique, req.op, reply, ctx);
-    else this.#sendError(channel, h.unique, req.op, errno);
+    r.then(
+      (reply) => {
+        this.#settled(h.unique);
+        this.#send(channel, h.unique, req.op, reply, ctx);
+        done();
+      },
+      (e: unknown) => {
+        this.#settled(h.unique);
+        this.#sendError(channel, h.unique, req.op, this.#errnoFor(e, req, ctx));
+        done();
+      },
+    );
+  }
+
+  #settled(unique: Unique): void {
+    this.#inflight--;
+    this.#interrupts.end(unique);
+  }
+
+  /** The errno that answers a handler's failure; an unexpected one is logged and answers EIO. */
+  #errnoFor(e: unknown, req: Request, ctx: Context): number {
+    if (ctx.aborted) return 4; // EINTR: the handler gave up after an INTERRUPT
+    const errno = errnoOf(e);
+    if (errno !== 0) return errno;
+    const h = req.header;
+    this.#log(`${req.op} (unique ${h.unique}, node ${h.nodeid}) failed; answering EIO: ${describe(e)}`);
+    return 5;
   }
 
   async #init(req: Extract<Request, { op: 'init' }>, channel: Channel): Promise<void> {
