@@ -6,7 +6,7 @@
 #
 # Peers: libfuse 3 examples hello_ll, null, passthrough_ll (Debian libfuse3-dev), go-fuse's
 # loopback example (Debian golang-github-hanwen-go-fuse-dev, built offline in GOPATH mode), plus
-# bindfs (used as installed). Load generators: bench/load/*.c.
+# bindfs (used as installed). Load generators: bench/load/*.c. Floor servers: bench/floor/*.c.
 # Installs missing Debian packages with apt-get when run as root. Writes bench/build/peers.json
 # describing what was built and, for anything that could not be built, why.
 set -euo pipefail
@@ -77,6 +77,24 @@ for ex in hello_ll null passthrough_ll; do
     rm -rf "$tmp"
   else
     status[$ex]=ok
+  fi
+done
+
+# ---- our own libfuse floor servers (bench/floor/*.c) -----------------------------------------------
+# Minimal libfuse low-level servers that answer from memory: what the FUSE round trips alone cost.
+for src in "$here"/floor/*.c; do
+  [ -f "$src" ] || continue
+  name="$(basename "$src" .c)"
+  if [ "${#fuse_flags[@]}" -eq 0 ]; then status[$name]="pkg-config fuse3 not available"; continue; fi
+  if stale "$out/$name" "$src" "$0"; then
+    log "building $name"
+    if gcc "${cflags[@]}" -o "$out/$name.tmp" "$src" "${fuse_flags[@]}" 2>"$out/$name.err"; then
+      mv -f "$out/$name.tmp" "$out/$name"; rm -f "$out/$name.err"; status[$name]=ok
+    else
+      status[$name]="gcc failed: $(head -c 300 "$out/$name.err" | tr '\n"' ' ')"; rm -f "$out/$name.tmp"
+    fi
+  else
+    status[$name]=ok
   fi
 done
 

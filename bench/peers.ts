@@ -86,6 +86,15 @@ export function startGoLoopback(source: string, mountpoint: string, o: Omit<Peer
   });
 }
 
+/**
+ * The walk floor (bench/floor/treefs_ll.c): a single-threaded libfuse server answering a fixed
+ * tree from memory, with no system call in any handler. `shape` lists the tree as
+ * `find DIR -printf '%y %P\n'` prints it.
+ */
+export function startTreefsLl(shape: string, mountpoint: string, o: Omit<PeerOptions, 'single'> = {}): Promise<Server> {
+  return startServer({ name: o.name ?? 'treefs_ll (floor)', cmd: requirePeer('treefs_ll'), args: ['-f', '-o', `shape=${shape}`, ...(o.extra ?? []), mountpoint], mountpoint });
+}
+
 /** bindfs (Debian package, high-level libfuse): `bindfs -f SOURCE MOUNTPOINT`. */
 export function startBindfs(source: string, mountpoint: string, o: Omit<PeerOptions, 'single'> = {}): Promise<Server> {
   return startServer({ name: o.name ?? 'bindfs', cmd: 'bindfs', args: ['-f', ...(o.extra ?? []), source, mountpoint], mountpoint });

@@ -7,7 +7,9 @@
 // walk     an lstat walk (`find <dir> -printf '%s'`: one fstatat per entry) started with no dentries
 //          cached (drop_caches before every run), over the tracefs mount vs a native directory of
 //          the same shape (empty files) built on the local disk in the same run. Bar: ≤ 2× the time.
-//          References in the same rotation: tracefs with `-o spin=0`, and libfuse's passthrough_ll
+//          References in the same rotation: tracefs with `-o spin=0`; the floor, a single-threaded
+//          libfuse server answering the same tree from memory with no syscalls (bench/floor/
+//          treefs_ll.c: what the FUSE round trips alone cost here); and libfuse's passthrough_ll
 //          and go-fuse's loopback serving the native tree (what a C or Go server costs here).
 //
 // --reps=N (default 3).  Needs root (drop_caches, mounts).
@@ -16,7 +18,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { alternate, compare, type Measurement, type Sample } from '../compare.ts';
 import { log, makeTempDir, repoRoot, runCommand, sleep, startServer, type LoadResult, type Server } from '../lib.ts';
-import { peerStatus, startGoLoopback, startPassthroughLl } from '../peers.ts';
+import { peerStatus, startGoLoopback, startPassthroughLl, startTreefsLl } from '../peers.ts';
 import type { Suite, SuiteOptions, SuiteResult } from '../suite.ts';
 
 const fusekitBin = join(repoRoot, 'bin', 'fusekit.js');
@@ -152,6 +154,11 @@ export const suite: Suite = {
         }
       };
       await ref('nospin', (mp) => startServer({ name: 'fusekit demo tracefs -o spin=0', cmd: process.execPath, args: [fusekitBin, 'demo', 'tracefs', mp, '-o', 'spin=0'], mountpoint: mp }));
+      // The floor: a C server answering the same tree from memory (no syscalls in its handlers).
+      // What it takes beyond native is what the FUSE round trips alone cost on this machine.
+      const shapeFile = join(tmp, 'shape.txt');
+      writeFileSync(shapeFile, shape.join('\n') + '\n');
+      if (peerStatus().treefs_ll === 'ok') await ref('floor', (mp) => startTreefsLl(shapeFile, mp, { name: 'floor: libfuse treefs_ll, tree in memory' }));
       if (peerStatus().passthrough_ll === 'ok') await ref('passthrough_ll', (mp) => startPassthroughLl(native, mp, { name: 'libfuse passthrough_ll over the native tree' }));
       if (peerStatus().loopback === 'ok') await ref('loopback', (mp) => startGoLoopback(native, mp, { name: 'go-fuse loopback over the native tree' }));
       let walk: Measurement[];
@@ -170,6 +177,11 @@ export const suite: Suite = {
       const slow = nativeMedian / walk[0]!.median;
       notes.push(`cold lstat walk of ${entries} entries: tracefs takes ${slow.toFixed(2)}× the native time (bar ≤ 2×): ${slow <= 2 ? 'MET' : 'NOT MET'}`);
       for (const m of walk.slice(2)) notes.push(`${m.contender}: ${(nativeMedian / m.median).toFixed(2)}× the native time`);
+      const floor = walk.find((m) => m.contender.startsWith('floor'));
+      if (floor) {
+        const floorSlow = nativeMedian / floor.median;
+        notes.push(`the floor (a C server answering from memory) takes ${floorSlow.toFixed(2)}× the native time: the ≤ 2× bar is ${floorSlow <= 2 ? 'within' : 'out of'} reach of any FUSE server here; tracefs takes ${(floor.median / walk[0]!.median).toFixed(2)}× the floor's time`);
+      }
       return { measurements: [...ms, ...walk], comparisons: cmp, notes };
     } catch (e) {
       throw e; // the temp dir (and anything mounted in it) is cleaned up by makeTempDir's cleanup
