@@ -80,38 +80,37 @@ for ex in hello_ll null passthrough_ll; do
   fi
 done
 
-# ---- our own libfuse floor servers (bench/floor/*.c) -----------------------------------------------
-# Minimal libfuse low-level servers that answer from memory: what the FUSE round trips alone cost.
+# ---- our own C programs ---------------------------------------------------------------------------
+# build_c SRC DEPS LIBS...: compile bench/<dir>/NAME.c into $out/NAME when stale (DEPS: extra
+# files it depends on, space-separated); records the status under NAME.
+build_c() {
+  local src="$1" deps="$2"; shift 2
+  local name; name="$(basename "$src" .c)"
+  # shellcheck disable=SC2086
+  if stale "$out/$name" "$src" $deps "$0"; then
+    log "building $name"
+    if gcc "${cflags[@]}" -o "$out/$name.tmp" "$src" "$@" 2>"$out/$name.err"; then
+      mv -f "$out/$name.tmp" "$out/$name"; rm -f "$out/$name.err"; status[$name]=ok
+    else
+      status[$name]="gcc failed: $(head -c 300 "$out/$name.err" | tr '\n"' ' ')"; rm -f "$out/$name.tmp"
+    fi
+  else
+    status[$name]=ok
+  fi
+}
+
+# Floor servers: minimal libfuse low-level servers answering from memory (what the FUSE round
+# trips alone cost).
 for src in "$here"/floor/*.c; do
   [ -f "$src" ] || continue
-  name="$(basename "$src" .c)"
-  if [ "${#fuse_flags[@]}" -eq 0 ]; then status[$name]="pkg-config fuse3 not available"; continue; fi
-  if stale "$out/$name" "$src" "$0"; then
-    log "building $name"
-    if gcc "${cflags[@]}" -o "$out/$name.tmp" "$src" "${fuse_flags[@]}" 2>"$out/$name.err"; then
-      mv -f "$out/$name.tmp" "$out/$name"; rm -f "$out/$name.err"; status[$name]=ok
-    else
-      status[$name]="gcc failed: $(head -c 300 "$out/$name.err" | tr '\n"' ' ')"; rm -f "$out/$name.tmp"
-    fi
-  else
-    status[$name]=ok
-  fi
+  if [ "${#fuse_flags[@]}" -eq 0 ]; then status[$(basename "$src" .c)]="pkg-config fuse3 not available"; continue; fi
+  build_c "$src" "" "${fuse_flags[@]}"
 done
 
-# ---- load generators ----------------------------------------------------------------------------
+# Load generators.
 for src in "$here"/load/*.c; do
   [ -f "$src" ] || continue
-  name="$(basename "$src" .c)"
-  if stale "$out/$name" "$src" "$here/load/common.h" "$0"; then
-    log "building $name"
-    if gcc "${cflags[@]}" -o "$out/$name.tmp" "$src" 2>"$out/$name.err"; then
-      mv -f "$out/$name.tmp" "$out/$name"; rm -f "$out/$name.err"; status[$name]=ok
-    else
-      status[$name]="gcc failed: $(head -c 300 "$out/$name.err" | tr '\n"' ' ')"; rm -f "$out/$name.tmp"
-    fi
-  else
-    status[$name]=ok
-  fi
+  build_c "$src" "$here/load/common.h"
 done
 
 # ---- go-fuse loopback ---------------------------------------------------------------------------
