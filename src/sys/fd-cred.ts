@@ -66,6 +66,9 @@ export interface FileHandleResult {
 }
 
 const MAX_HANDLE_SZ = 128;
+/** Reused result buffers of name_to_handle_at (synchronous; the handle is copied out). */
+const HANDLE_BUF = Buffer.allocUnsafeSlow(8 + MAX_HANDLE_SZ);
+const MOUNT_ID_BUF = Buffer.allocUnsafeSlow(8);
 const AT_HANDLE_MNT_ID_UNIQUE = 0x001;
 
 /**
@@ -76,9 +79,11 @@ const AT_HANDLE_MNT_ID_UNIQUE = 0x001;
 export function nameToHandleAt(dirfd: number, path: PathLike, flags = 0): FileHandleResult {
   const p = cpath(path);
   for (let size = MAX_HANDLE_SZ; ; ) {
-    const h = Buffer.alloc(8 + size);
+    // The usual handle fits the reused buffers; only a larger one (EOVERFLOW) gets its own.
+    const h = size === MAX_HANDLE_SZ ? HANDLE_BUF : Buffer.alloc(8 + size);
     h.writeUInt32LE(size, 0);
-    const mnt = Buffer.alloc(8);
+    const mnt = MOUNT_ID_BUF;
+    mnt.writeBigUInt64LE(0n, 0);
     const ret = nameToHandleAtFn(dirfd, p, h, mnt, flags) as number;
     if (ret === -1) {
       const err = sysError('name_to_handle_at', path);

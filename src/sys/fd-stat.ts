@@ -115,10 +115,16 @@ export function decodeStatx(b: Buffer): Statx {
  * | BTIME). Fields the filesystem did not fill have their bit clear in `mask`.
  */
 export function statx(dirfd: number, path: PathLike, flags = 0, mask: number = STATX.BASIC_STATS | STATX.BTIME): Statx {
-  const b = Buffer.alloc(256);
-  check(statxFn(dirfd, cpath(path), flags, mask >>> 0, b) as number, 'statx', path);
-  return decodeStatx(b);
+  check(statxFn(dirfd, cpath(path), flags, mask >>> 0, STATX_BUF) as number, 'statx', path);
+  return decodeStatx(STATX_BUF);
 }
+
+/**
+ * The one `struct statx` every call fills (the kernel writes all 256 bytes) and decodeStatx
+ * copies out before returning. A fresh zeroed Buffer per call cost more than the syscall; the
+ * calls are synchronous on this thread, so the buffer is never in use twice at once.
+ */
+const STATX_BUF = Buffer.allocUnsafeSlow(256);
 
 /** What statvfs reports, in the shape of `fuse_kstatfs`. */
 export interface StatVfs {

@@ -92,13 +92,19 @@ export interface OpenHow {
  * EINVAL, unlike openat which ignores them. O_CLOEXEC is not added for you.
  */
 export function openat2(dirfd: number, path: PathLike, how: OpenHow): number {
-  const b = Buffer.alloc(24);
-  b.writeBigUInt64LE(BigInt(how.flags >>> 0), 0);
-  b.writeBigUInt64LE(BigInt(how.mode ?? 0), 8);
-  b.writeBigUInt64LE(BigInt(how.resolve ?? 0), 16);
+  const b = OPEN_HOW; // every field written: struct open_how { u64 flags, mode, resolve }
+  b.writeUInt32LE(how.flags >>> 0, 0);
+  b.writeUInt32LE(0, 4);
+  b.writeUInt32LE((how.mode ?? 0) >>> 0, 8);
+  b.writeUInt32LE(0, 12);
+  b.writeUInt32LE((how.resolve ?? 0) >>> 0, 16);
+  b.writeUInt32LE(0, 20);
   const ret = syscall(SYS.openat2, 'int', dirfd, 'const char *', cpath(path), 'void *', b, 'size_t', 24) as number;
   return check(ret, 'openat2', path);
 }
+
+/** openat2's argument, reused (the call is synchronous; the kernel copies it in). */
+const OPEN_HOW = Buffer.allocUnsafeSlow(24);
 
 /** openat(2). `mode` only matters with O_CREAT or O_TMPFILE. */
 export function openat(dirfd: number, path: PathLike, flags: number, mode = 0): number {

@@ -227,14 +227,20 @@ export function cloneFuseFd(sessionFd: number): number {
  * otherwise); the kernel takes its own reference, so `fd` may be closed.
  */
 export function backingOpen(devFd: number, fd: number): number {
-  const map = Buffer.alloc(16); // { s32 fd; u32 flags = 0; u64 padding = 0 }
+  const map = BACKING_MAP; // { s32 fd; u32 flags = 0; u64 padding = 0 }, every field written
   map.writeInt32LE(fd, 0);
+  map.writeUInt32LE(0, 4);
+  map.writeBigUInt64LE(0n, 8);
   return check(ioctlFn(devFd, FUSE_DEV_IOC.BACKING_OPEN, map) as number, 'ioctl(FUSE_DEV_IOC_BACKING_OPEN)');
 }
 
+/** The backing ioctls' arguments, reused: the calls are synchronous and the kernel copies them in. */
+const BACKING_MAP = Buffer.allocUnsafeSlow(16);
+const BACKING_ID = Buffer.allocUnsafeSlow(4);
+
 /** Drop a backing id (FUSE_DEV_IOC_BACKING_CLOSE). Keep it until RELEASE of every file using it. */
 export function backingClose(devFd: number, id: number): void {
-  const arg = Buffer.alloc(4);
+  const arg = BACKING_ID;
   arg.writeUInt32LE(id >>> 0);
   check(ioctlFn(devFd, FUSE_DEV_IOC.BACKING_CLOSE, arg) as number, 'ioctl(FUSE_DEV_IOC_BACKING_CLOSE)');
 }
