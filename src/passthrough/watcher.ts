@@ -25,10 +25,13 @@ import fs from 'node:fs';
 import type { NodeId } from '../protocol/types.ts';
 import { addWatch, IN, inotifyInit, parseEvents, rmWatch, type InotifyEvent } from '../sys/inotify.ts';
 import type { ShareCore } from './core.ts';
+import { EchoMarks } from './echo.ts';
 import { S_IFDIR, safeClose, type Node } from './inodes.ts';
 
 export const POLL_MS = 10;
 const ECHO_MS = 250;
+/** Most echo marks kept (250 ms of changes at 260k changes/s). */
+const ECHO_MAX = 65536;
 const MASK = IN.MODIFY | IN.ATTRIB | IN.CREATE | IN.DELETE | IN.MOVED_FROM | IN.MOVED_TO | IN.DELETE_SELF | IN.MOVE_SELF | IN.ONLYDIR;
 
 type Kind = 'n' | 'a' | 'm';
@@ -37,7 +40,7 @@ export class Watcher {
   readonly #c: ShareCore;
   readonly #fd: number;
   readonly #wds = new Map<number, NodeId>();
-  readonly #echo = new Map<string, number>();
+  readonly #echo = new EchoMarks(ECHO_MS, ECHO_MAX);
   readonly #buf = Buffer.allocUnsafe(64 * 1024);
   readonly #timer: NodeJS.Timeout;
   #full = false;
@@ -79,14 +82,10 @@ export class Watcher {
     }
   }
 
-  /** A change made through the mount: drop the matching host event. */
+  /** A change made through the mount: drop the matching host event (see EchoMarks). */
   self(parent: NodeId, name: Buffer | string, kind: Kind): void {
     const n = typeof name === 'string' ? name : name.toString('latin1');
-    this.#echo.set(`${parent}/${kind}/${n}`, Date.now() + ECHO_MS);
-    if (this.#echo.size > 4096) {
-      const now = Date.now();
-      for (const [k, t] of this.#echo) if (t < now) this.#echo.delete(k);
-    }
+    this.#echo.mark(`${parent}/${kind}/${n}`, performance.now());
   }
 
   close(): void {
@@ -109,13 +108,7 @@ export class Watcher {
   }
 
   #isEcho(parent: NodeId, kind: Kind, name: string): boolean {
-    const k = `${parent}/${kind}/${name}`;
-    const t = this.#echo.get(k);
-    if (t === undefined) return false;
-    if (t < Date.now()) {
-      this.#echo.delete(k);
-      return false;
-    }
+    if (!this.#echo.isEcho(`${parent}/${kind}/${name}`, performance.now())) return false;
     this.stats.echoes++;
     return true;
   }
