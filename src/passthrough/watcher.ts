@@ -36,6 +36,11 @@ const MASK = IN.MODIFY | IN.ATTRIB | IN.CREATE | IN.DELETE | IN.MOVED_FROM | IN.
 
 type Kind = 'n' | 'a' | 'm';
 
+/** An echo mark's key. Node ids stay below 2^53, and a Number formats much faster than a BigInt. */
+function echoKey(parent: NodeId, kind: Kind, name: string): string {
+  return `${Number(parent)}/${kind}/${name}`;
+}
+
 export class Watcher {
   readonly #c: ShareCore;
   readonly #fd: number;
@@ -85,7 +90,7 @@ export class Watcher {
   /** A change made through the mount: drop the matching host event (see EchoMarks). */
   self(parent: NodeId, name: Buffer | string, kind: Kind): void {
     const n = typeof name === 'string' ? name : name.toString('latin1');
-    this.#echo.mark(`${parent}/${kind}/${n}`, performance.now());
+    this.#echo.mark(echoKey(parent, kind, n), performance.now());
   }
 
   close(): void {
@@ -108,7 +113,7 @@ export class Watcher {
   }
 
   #isEcho(parent: NodeId, kind: Kind, name: string): boolean {
-    if (!this.#echo.isEcho(`${parent}/${kind}/${name}`, performance.now())) return false;
+    if (!this.#echo.isEcho(echoKey(parent, kind, name), performance.now())) return false;
     this.stats.echoes++;
     return true;
   }
