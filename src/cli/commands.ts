@@ -48,6 +48,9 @@ Options:
   --passthrough=M             auto (default) | on | off: kernel passthrough of file I/O (root only)
   --map-uid H:C, --map-gid H:C  show host id H as client id C (repeatable)
   --no-default-permissions    let the server check permissions instead of the kernel
+  --private                   only the mounting user may use the mount (no allow_other, which
+                              root gets by default); the kernel's permission checks are then
+                              redundant with the host's and off (-o default_permissions: on)
   --no-watch                  don't watch the host for outside changes
   --fd-cache=N                O_PATH fds kept for hot inodes (default 1024)
   -o opt,...                  mount options, as for 'fusekit demo' (allow_other, ro, spin=N, ...)

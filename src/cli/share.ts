@@ -26,6 +26,7 @@ export async function shareCommand(argv: string[]): Promise<number> {
         cache: { type: 'string', default: 'auto' },
         passthrough: { type: 'string', default: 'auto' },
         'no-default-permissions': { type: 'boolean' },
+        private: { type: 'boolean' },
         'no-watch': { type: 'boolean' },
         'fd-cache': { type: 'string', default: '1024' },
         debug: { type: 'boolean', short: 'd' },
@@ -38,7 +39,7 @@ export async function shareCommand(argv: string[]): Promise<number> {
   }
   const [source, mountpoint] = positionals;
   if (!source || !mountpoint || positionals.length > 2) {
-    process.stderr.write('usage: fusekit share <dir> <mountpoint> [--readonly] [--cache=never|metadata|auto|always] [--passthrough=auto|on|off] [--map-uid H:C] [--map-gid H:C] [-o opt,...]\n');
+    process.stderr.write('usage: fusekit share <dir> <mountpoint> [--readonly] [--cache=never|metadata|auto|always] [--passthrough=auto|on|off] [--private] [--map-uid H:C] [--map-gid H:C] [-o opt,...]\n');
     return 2;
   }
   const cache = values.cache as CachePolicy;
@@ -62,12 +63,18 @@ export async function shareCommand(argv: string[]): Promise<number> {
     return usageError((e as Error).message);
   }
   const root = process.getuid?.() === 0;
-  const defaultPermissions = values['no-default-permissions'] !== true;
+  // --private: only the mounting user may enter the mount (no allow_other). The server acts as the
+  // caller, so the host already refuses what it would refuse natively, and with no other user to
+  // keep out of cached dentries the kernel's own checks (default_permissions) only cost round
+  // trips: a GETATTR of the parent after every change in a directory. `-o default_permissions`
+  // turns them back on.
+  const priv = values.private === true;
+  const defaultPermissions = values['no-default-permissions'] !== true && !priv;
   const mopts = parseMountOptions(values.o ?? [], {
     fsname: src,
     subtype: 'fusekit-share',
     defaultPermissions,
-    allowOther: root,
+    allowOther: root && !priv,
     readOnly: values.readonly === true,
   });
   if (values.debug) mopts.debug = true;

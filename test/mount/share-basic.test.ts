@@ -217,3 +217,59 @@ test('an ordinary user can run the share (fusermount3; fds instead of handles; n
     t.done();
   }
 });
+
+/** The mount options the kernel shows for `mountpoint` (fuse_show_options: allow_other, default_permissions, …). */
+function mountOptions(mountpoint: string): string[] {
+  const line = readFileSync('/proc/self/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === mountpoint);
+  assert.ok(line, `${mountpoint} is not in /proc/self/mounts`);
+  return line.split(' ')[3]!.split(',');
+}
+
+/** GETATTR requests the server logged (--debug) while `command` ran. */
+async function getattrsDuring(s: { output(): string }, command: string): Promise<number> {
+  const count = (): number => (s.output().match(/opcode: GETATTR/g) ?? []).length;
+  const before = count();
+  await ok(command);
+  await sleep(200);
+  return count() - before;
+}
+
+test('--private: only the mounting user gets in, and the kernel stops re-checking parents (no GETATTR per unlink)', { skip, timeout: 90_000 }, async () => {
+  const t = tree();
+  const u = testUser();
+  const files = 60;
+  const make = (m: string): string => `mkdir '${m}/x' && for i in $(seq ${files}); do echo $i > '${m}/x/f'$i; done && ls -l '${m}/x' > /dev/null`;
+  try {
+    // The default, for contrast: other users are let in, the kernel checks modes, and so it
+    // refreshes the directory's attributes (a GETATTR) before each unlink after the first.
+    let shared = 0;
+    await withServer(['share', t.src, '{mnt}', '--debug'], async (s) => {
+      const opts = mountOptions(s.mountpoint);
+      assert.ok(opts.includes('allow_other') && opts.includes('default_permissions'), opts.join(','));
+      await ok(make(s.mountpoint));
+      shared = await getattrsDuring(s, `rm -rf '${s.mountpoint}/x'`);
+      assert.ok(shared >= files - 1, `default share: ${shared} GETATTRs for ${files} unlinks`);
+    });
+    await withServer(['share', t.src, '{mnt}', '--private', '--debug'], async (s) => {
+      const m = s.mountpoint;
+      const opts = mountOptions(m);
+      assert.ok(!opts.includes('allow_other') && !opts.includes('default_permissions'), opts.join(','));
+      await ok(make(m));
+      const n = await getattrsDuring(s, `rm -rf '${m}/x'`);
+      assert.ok(n < files / 4, `--private: ${n} GETATTRs for ${files} unlinks (default share: ${shared})`);
+      assert.equal(await ok(`ls -A '${m}' | wc -l`), '0\n');
+      // Nobody else gets in, not even to stat the mount point.
+      const r = await sh(`stat '${m}'`, { uid: u.uid, gid: u.gid });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /Permission denied/);
+      // Root's own permission semantics are the host's: no x bit, no exec, even for root.
+      await ok(`printf '#!/bin/sh\\necho ran\\n' > '${m}/s' && chmod 644 '${m}/s'`);
+      const x = await sh(`'${m}/s'`);
+      assert.match(x.stderr, /Permission denied/);
+      await ok(`chmod 755 '${m}/s'`);
+      assert.equal(await ok(`'${m}/s'`), 'ran\n');
+    });
+  } finally {
+    t.done();
+  }
+});
