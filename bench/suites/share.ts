@@ -10,6 +10,8 @@
 //                       and `rm -rf` of it.
 // Metadata runs use a private tmpfs as backing store (the root ext4 varies ~10× run to run).
 // Bars (issue 4): passthrough seq I/O ≥ 0.9× native; metadata ≥ 1× passthrough_ll; none < 0.8×.
+// Metadata contenders also include `fusekit share --private` (only the mounting user: no
+// allow_other, so no default_permissions), the configuration default passthrough_ll runs in.
 //
 // --reps=N (default 3), --size=MiB for fio (default 1024), --files=N for find-du (default 50000).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -59,9 +61,10 @@ async function targets(root: string, kinds: readonly string[]): Promise<Target[]
     }
     mkdirSync(mp);
     let server: Server;
-    if (k === 'share' || k === 'share-nopt') {
-      const args = [fusekitBin, 'share', src, mp, ...(k === 'share-nopt' ? ['--passthrough=off'] : [])];
-      server = await startServer({ name: k === 'share' ? 'fusekit share' : 'fusekit share --passthrough=off', cmd: process.execPath, args, mountpoint: mp });
+    if (k === 'share' || k === 'share-nopt' || k === 'share-private') {
+      const flag = k === 'share-nopt' ? ['--passthrough=off'] : k === 'share-private' ? ['--private'] : [];
+      const args = [fusekitBin, 'share', src, mp, ...flag];
+      server = await startServer({ name: `fusekit share${flag.length ? ` ${flag[0]}` : ''}`, cmd: process.execPath, args, mountpoint: mp });
     } else if (k === 'passthrough_ll') {
       server = await startServer({ name: 'libfuse passthrough_ll', cmd: join(buildDir, 'passthrough_ll'), args: ['-f', '-o', `source=${src}`, mp], mountpoint: mp });
     } else if (k === 'passthrough_ll-matched') {
@@ -129,6 +132,9 @@ export const suite: Suite = {
     const add = (ms: Measurement[], subject: string): void => {
       measurements.push(...ms);
       comparisons.push(...compare(ms, subject));
+      if (ms.some((m) => m.contender === 'fusekit share --private')) {
+        comparisons.push(...compare(ms, 'fusekit share --private').filter((c) => c.baseline.startsWith('libfuse passthrough_ll') || c.baseline === 'go-fuse loopback'));
+      }
     };
 
     // ── sequential I/O on the local disk ──
@@ -147,7 +153,10 @@ export const suite: Suite = {
     const tmp = makeTempDir('fusekit-bench-share-md-');
     await sh(`mount -t tmpfs -o size=8g,nr_inodes=4000000 fusekit-bench '${tmp}'`);
     onCleanup(() => void spawnSync('umount', ['-l', tmp]));
-    const ts = await targets(tmp, ['share', 'native', ...peers, ...(peers.includes('passthrough_ll') ? ['passthrough_ll-matched'] : [])]);
+    // Two like-for-like pairs: the default share (other users let in, so the kernel checks modes)
+    // against passthrough_ll with the same features, and `share --private` (only the mounting
+    // user, as passthrough_ll's own default mount) against default passthrough_ll.
+    const ts = await targets(tmp, ['share', 'share-private', 'native', ...peers, ...(peers.includes('passthrough_ll') ? ['passthrough_ll-matched'] : [])]);
     try {
       if (want('meta')) {
         const py = `import os,sys
@@ -189,8 +198,8 @@ for d in range(${Math.ceil(files / 500)}):
     for (const c of comparisons) {
       const isIo = c.metric.startsWith('seq');
       if (isIo && c.baseline === 'native') notes.push(`${c.metric}: passthrough ${c.ratio.toFixed(2)}× native (bar ≥ 0.9): ${c.ratio >= 0.9 ? 'MET' : 'NOT MET'}`);
-      if (!isIo && c.baseline.startsWith('libfuse passthrough_ll -o') && Number.isFinite(c.ratio)) notes.push(`${c.metric}: ${c.ratio.toFixed(2)}× passthrough_ll with the share's features (default_permissions, xattr)`);
-      if (!isIo && c.baseline === 'libfuse passthrough_ll' && Number.isFinite(c.ratio)) notes.push(`${c.metric}: ${c.ratio.toFixed(2)}× passthrough_ll (bar ≥ 1): ${c.ratio >= 1 ? 'MET' : c.ratio >= 0.8 ? 'NOT MET (≥ 0.8)' : 'NOT MET (< 0.8)'}`);
+      if (!isIo && c.baseline.startsWith('libfuse passthrough_ll -o') && Number.isFinite(c.ratio)) notes.push(`${c.metric}: ${c.subject} ${c.ratio.toFixed(2)}× passthrough_ll -o default_permissions,xattr (the default share's features)`);
+      if (!isIo && c.baseline === 'libfuse passthrough_ll' && Number.isFinite(c.ratio)) notes.push(`${c.metric}: ${c.subject} ${c.ratio.toFixed(2)}× passthrough_ll (bar ≥ 1): ${c.ratio >= 1 ? 'MET' : c.ratio >= 0.8 ? 'NOT MET (≥ 0.8)' : 'NOT MET (< 0.8)'}`);
     }
     log('share suite done');
     return { measurements, comparisons, notes };
