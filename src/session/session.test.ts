@@ -110,6 +110,36 @@ test('a throwing handler answers EIO, is logged, and the session keeps serving',
   assert.equal(calls, 4);
 });
 
+test('synchronous and asynchronous handlers: plain values are answered at once, promises when they settle', async () => {
+  let release!: () => void;
+  const k = new Kernel({
+    lookup: (_c, _p, name) => {
+      const n = name.toString();
+      if (n === 'sync') return entry(5n);
+      if (n === 'async') return Promise.resolve(entry(6n));
+      if (n === 'later') return new Promise((r) => (release = () => r(entry(7n))));
+      if (n === 'rejects') return Promise.reject(new RangeError('async handler bug'));
+      return Promise.reject(fuseError('ENOENT'));
+    },
+  });
+  await k.init();
+  const sync = await k.call('lookup', 1n, { name: 'sync' });
+  assert.equal(sync.body!.nodeid, 5n);
+  assert.equal(k.session.inflight, 0, 'a synchronous answer leaves nothing in flight');
+  assert.equal((await k.call('lookup', 1n, { name: 'async' })).body!.nodeid, 6n);
+  const later = k.call('lookup', 1n, { name: 'later' });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(k.session.inflight, 1, 'a pending promise is in flight (and interruptible)');
+  release();
+  assert.equal((await later).body!.nodeid, 7n);
+  assert.equal(k.session.inflight, 0);
+  assert.equal((await k.call('lookup', 1n, { name: 'rejects' })).error, 5);
+  assert.match(k.logs.join('\n'), /lookup .*failed; answering EIO: RangeError: async handler bug/);
+  assert.equal((await k.call('lookup', 1n, { name: 'gone' })).error, 2);
+  assert.equal(k.session.lookupCounts.get(5n), 1n);
+  assert.equal(k.session.lookupCounts.get(7n), 1n);
+});
+
 test('lookup must not return the root for a name, and create-type replies must not carry 0 or 1', async () => {
   const k = new Kernel({ lookup: () => entry(1n), mkdir: () => entry(0n) });
   await k.init();
