@@ -27,10 +27,26 @@ export const SKIP_MOUNT: string | false = (() => {
   return why ?? false;
 })();
 
-export function isMounted(mountpoint: string): boolean {
+/** The /proc/self/mountinfo line of `mountpoint` (the kernel escapes backslashes and spaces), if mounted. */
+function mountInfoLine(mountpoint: string): string | undefined {
   const mi = readFileSync('/proc/self/mountinfo', 'utf8');
   const esc = mountpoint.replace(/\\/g, '\\134').replace(/ /g, '\\040');
-  return mi.split('\n').some((l) => l.split(' ')[4] === esc);
+  return mi.split('\n').find((l) => l.split(' ')[4] === esc);
+}
+
+export function isMounted(mountpoint: string): boolean {
+  return mountInfoLine(mountpoint) !== undefined;
+}
+
+/**
+ * The superblock options of the mount at `mountpoint` (mountinfo's last field: for FUSE
+ * `rw,user_id=0,group_id=0,default_permissions,allow_other`, …). Throws if nothing is mounted there.
+ */
+export function mountOptions(mountpoint: string): string[] {
+  const line = mountInfoLine(mountpoint);
+  if (line === undefined) throw new Error(`${mountpoint} is not mounted`);
+  const after = line.split(' - ')[1]!.split(' ');
+  return after[2]!.split(',');
 }
 
 export interface ServerOptions {

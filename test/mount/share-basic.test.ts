@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync, utimesSync, statSync, readFileSync, lstatSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SKIP_MOUNT, sleep, testUser, withServer } from '../helpers/mount.ts';
+import { SKIP_MOUNT, mountOptions, sleep, testUser, withServer } from '../helpers/mount.ts';
 import { ok, sh } from './share-sh.ts';
 
 const skip = SKIP_MOUNT || (process.getuid?.() !== 0 ? 'share mount tests run as root' : false);
@@ -217,13 +217,6 @@ test('an ordinary user can run the share (fusermount3; fds instead of handles; n
     t.done();
   }
 });
-
-/** The mount options the kernel shows for `mountpoint` (fuse_show_options: allow_other, default_permissions, …). */
-function mountOptions(mountpoint: string): string[] {
-  const line = readFileSync('/proc/self/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === mountpoint);
-  assert.ok(line, `${mountpoint} is not in /proc/self/mounts`);
-  return line.split(' ')[3]!.split(',');
-}
 
 /** GETATTR requests the server logged (--debug) while `command` ran. */
 async function getattrsDuring(s: { output(): string }, command: string): Promise<number> {
