@@ -4,8 +4,8 @@
  * already knows; invalidating would throw away the dentry it just made).
  *
  * A mark is a key (`dir/kind/name`) and the time it expires. `#until` maps each
- * key to the expiry of its latest mark; `#queue` holds every mark in the order
- * it was made, which is the order marks expire (one ttl for all, monotonic
+ * key to the expiry of its latest mark; `#keys` and `#times` (from `#head` on)
+ * queue every mark in the order it was made, which is the order marks expire (one ttl for all, monotonic
  * time). Expired marks are dropped from the front of the queue, stopping at the
  * first live one: O(1) amortized per mark at any rate of changes. Past `max`
  * queued marks the oldest go even if live: a lost mark only costs one needless
