@@ -68,7 +68,7 @@ const DEFAULT_STATFS = { blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsi
 export type ReplyOrPromise = Reply | Promise<Reply>;
 
 /** True for a promise (or any thenable) a handler returned. */
-export function isThenable(v: unknown): v is PromiseLike<unknown> {
+function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
 
