@@ -23,11 +23,12 @@ function entry(nodeid: NodeId): EntryOut {
 
 /** Plays the kernel against a Session over the memory transport. */
 class Kernel {
-  readonly t = new MemoryTransport();
+  readonly t: MemoryTransport;
   readonly logs: string[] = [];
   readonly session: Session;
   #unique = 2n;
-  constructor(fs: LowLevelFs, opts: { notifyQueueLimit?: number } = {}) {
+  constructor(fs: LowLevelFs, opts: { notifyQueueLimit?: number; queued?: boolean } = {}) {
+    this.t = new MemoryTransport({ queued: opts.queued });
     this.session = new Session(fs, this.t, { log: (l) => this.logs.push(l), ...opts });
     void this.session.run();
   }
@@ -216,6 +217,32 @@ test('an entry reply the kernel never receives is forgotten on the filesystem\'s
   await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(forgotten, [9n]);
   assert.equal(k.session.lookupCounts.size, 0);
+});
+
+test('a queued reply that fails later gives back the references and the handle it carried', async () => {
+  const forgotten: bigint[] = [];
+  const released: bigint[] = [];
+  const k = new Kernel({
+    lookup: () => entry(9n),
+    create: () => ({ entry: entry(10n), open: { fh: 5n, openFlags: 0, backingId: 0 } }),
+    forget: (id) => forgotten.push(id),
+    release: (_c, _id, fh) => void released.push(fh),
+  }, { queued: true });
+  await k.init();
+  // Delivered: counted, as with an inline write.
+  assert.equal((await k.call('lookup', 1n, { name: 'x' })).error, 0);
+  assert.deepEqual([...k.session.lookupCounts], [[9n, 1n]]);
+  // The session counts a queued reply at once; the write then fails (the request was aborted).
+  for (const [op, body] of [['lookup', { name: 'x' }], ['create', { name: 'y', flags: 0, mode: 0o644, umask: 0, openFlags: 0 }]] as const) {
+    const unique = k.next();
+    void k.t.request(encodeRequest({ unique, nodeid: 1n }, op, body as EncodableBody<typeof op>));
+    k.t.forgetWaiter(unique);
+  }
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual([...k.session.lookupCounts], [[9n, 1n]], 'the failed lookup\'s reference and the failed create\'s were given back');
+  assert.deepEqual(forgotten.sort((a, b) => (a < b ? -1 : 1)), [9n, 10n]);
+  assert.deepEqual(released, [5n]);
+  assert.doesNotMatch(k.logs.join('\n'), /failed/, 'an interrupted reply is not an error');
 });
 
 test('malformed frames are answered or dropped, never thrown', async () => {

@@ -348,9 +348,19 @@ export class Session implements FrameSink {
   // ── Replies ────────────────────────────────────────────────────────────────
 
   #send(channel: Channel, unique: Unique, op: string, reply: Reply, ctx?: RequestContext): void {
-    const ok = this.#sendRaw(channel, unique, op, encodeReply(unique, reply.payload));
-    if (!ok && reply.opened && ctx) this.#releaseUndelivered(ctx, reply.opened);
     const entries = reply.entries;
+    const opened = ctx ? reply.opened : undefined;
+    // A reply the transport queued can still fail (interrupted, unmounted): then the kernel
+    // took none of its references or handles after all, and those counted are given back.
+    const late = entries || opened
+      ? (e: Error & { code: string }) => {
+        this.#sendFailed(e, unique, op);
+        if (opened) this.#releaseUndelivered(ctx!, opened);
+        if (entries) for (const id of entries) this.#forget(id, 1n);
+      }
+      : undefined;
+    const ok = this.#sendRaw(channel, unique, op, encodeReply(unique, reply.payload), 0, late);
+    if (!ok && opened) this.#releaseUndelivered(ctx!, opened);
     if (!entries) return;
     if (ok) {
       for (const id of entries) this.#counts.set(id, (this.#counts.get(id) ?? 0n) + 1n);
@@ -378,20 +388,28 @@ export class Session implements FrameSink {
     this.#sendRaw(channel, unique, op, [encodeError(unique, errno)], errno);
   }
 
-  /** Write one reply; false if the kernel did not take it (request gone, connection down). */
-  #sendRaw(channel: Channel, unique: Unique, op: string, iov: Buffer[], errno = 0): boolean {
+  /**
+   * Write one reply; false if the kernel did not take it (request gone, connection
+   * down). True also for a reply the transport queued: if that write fails later,
+   * `late` (or, without one, just the log) hears of it.
+   */
+  #sendRaw(channel: Channel, unique: Unique, op: string, iov: Buffer[], errno = 0, late?: (e: Error & { code: string }) => void): boolean {
     if (this.#debug) this.#log(formatReply(unique, op, errno !== 0 ? errno : { outsize: iovLength(iov) }));
     try {
-      channel.send(iov);
+      channel.send(iov, late ?? ((e) => this.#sendFailed(e, unique, op)));
       return true;
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === 'ENOENT') {
-        if (this.#debug) this.#log(`   unique: ${unique}, reply dropped: request was interrupted`);
-      } else if (code !== 'ENODEV' && code !== 'ECONNABORTED' && code !== 'EBADF') {
-        this.#log(`reply to ${op} (unique ${unique}) failed: ${describe(e)}`);
-      }
+      this.#sendFailed(e, unique, op);
       return false;
+    }
+  }
+
+  #sendFailed(e: unknown, unique: Unique, op: string): void {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT') {
+      if (this.#debug) this.#log(`   unique: ${unique}, reply dropped: request was interrupted`);
+    } else if (code !== 'ENODEV' && code !== 'ECONNABORTED' && code !== 'EBADF') {
+      this.#log(`reply to ${op} (unique ${unique}) failed: ${describe(e)}`);
     }
   }
 }

@@ -27,7 +27,8 @@ import net from 'node:net';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { close as closeFd, dup, schedYield } from '../sys/ffi.ts';
-import type { Channel, FrameSink, Transport } from './transport.ts';
+import { ReplyWriter, WAIT_FOR_REPLIES_SOURCE } from './reply-writer.ts';
+import type { Channel, FrameSink, SendFailure, Transport } from './transport.ts';
 
 /** True when libuv was told at start-up to use io_uring for file I/O. */
 export const IO_URING_ACTIVE: boolean = process.env.UV_USE_IO_URING === '1';
@@ -36,8 +37,10 @@ export const IO_URING_ACTIVE: boolean = process.env.UV_USE_IO_URING === '1';
 const NOTIFY_WORKER = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
-parentPort.on('message', ({ id, fd, iov }) => {
+${WAIT_FOR_REPLIES_SOURCE}
+parentPort.on('message', ({ id, fd, iov, replies, after }) => {
   try {
+    if (replies) waitForReplies(new Int32Array(replies), after, 1000);
     fs.writevSync(fd, iov);
     parentPort.postMessage({ id });
   } catch (e) {
@@ -124,6 +127,12 @@ export interface DevFuseOptions {
    * 0 turns busy polling off. Default DEFAULT_SPIN_US. See SpinWindow.
    */
   spinUs?: number;
+  /**
+   * Write replies from a second thread while a busy-poll window is open (see
+   * reply-writer.ts). Default true; it only runs where busy polling does (more
+   * than one CPU, `spinUs` > 0, the poll strategy).
+   */
+  replyThread?: boolean;
 }
 
 interface DevChannel extends Channel {
@@ -152,6 +161,9 @@ export class DevFuseTransport implements Transport {
   #oneCpu = false;
   /** When the thread last went idle (performance.now()); 0 while requests are being handled. */
   #idleSince = 0;
+  readonly #replyThread: boolean;
+  #replies: ReplyWriter | undefined;
+  readonly #log: (line: string) => void;
 
   constructor(o: DevFuseOptions) {
     this.maxFrameSize = Math.max(o.bufferSize ?? (1 << 20) + 4096, 8192);
@@ -160,6 +172,8 @@ export class DevFuseTransport implements Transport {
     this.#readers = Math.max(1, o.readers ?? 1);
     const spinUs = o.spinUs ?? DEFAULT_SPIN_US;
     this.#spin = spinUs > 0 && this.#strategy === 'poll' ? new SpinWindow(spinUs / 1000) : undefined;
+    this.#replyThread = (o.replyThread ?? true) && this.#spin !== undefined;
+    this.#log = o.log ?? (() => {});
     const fds = [o.fd];
     for (let i = 0; i < (o.clones ?? 0); i++) {
       if (!o.cloneFd) throw new Error('clones need a cloneFd function');
@@ -240,6 +254,7 @@ export class DevFuseTransport implements Transport {
     this.#idleSince = 0;
     if (this.#spinning) return;
     this.#spinning = true;
+    if (this.#replyThread && !this.#closing) (this.#replies ??= new ReplyWriter({ log: this.#log })).spin(true);
     setImmediate(this.#spinTick);
   }
 
@@ -253,6 +268,7 @@ export class DevFuseTransport implements Transport {
       setImmediate(this.#spinTick);
     } else {
       this.#spinning = false;
+      this.#replies?.spin(false);
     }
   };
 
@@ -261,9 +277,13 @@ export class DevFuseTransport implements Transport {
     const fd = this.#channels[0]!.fd;
     const w = this.#notifyWriter();
     const id = this.#nextNotify++;
+    // A notification must not overtake a reply queued before it (see reply-writer.ts).
+    const r = this.#replies;
+    const replies = r?.ready ? r.control : undefined;
+    const after = replies ? r!.position() : 0;
     return new Promise<void>((resolve, reject) => {
       this.#notifyWaiting.set(id, { resolve, reject });
-      w.postMessage({ id, fd, iov: iov.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)) });
+      w.postMessage({ id, fd, iov: iov.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)), replies, after });
     });
   }
 
@@ -307,6 +327,7 @@ export class DevFuseTransport implements Transport {
     if (this.#closing) return;
     this.#closing = true;
     for (const s of this.#sockets) s.destroy();
+    await this.#replies?.close();
     this.#failNotifications(Object.assign(new Error('transport closed'), { code: 'ENODEV' }));
     for (const fd of this.#ownedFds) {
       try {
@@ -322,7 +343,9 @@ export class DevFuseTransport implements Transport {
     return {
       id,
       fd,
-      send(iov: readonly Buffer[]): void {
+      send: (iov: readonly Buffer[], onFail?: SendFailure): void => {
+        // Inside a busy-poll window the reply thread writes it (and pays for waking the client).
+        if (this.#spinning && this.#replies?.send(fd, iov, onFail)) return;
         if (iov.length === 1) fs.writeSync(fd, iov[0]!);
         else fs.writevSync(fd, iov as Buffer[]);
       },

@@ -6,13 +6,19 @@
  * that gets no reply (FORGET, BATCH_FORGET, NOTIFY_REPLY) and resolves once the
  * session has finished with it. Notifications are collected in `notifications`
  * and announced to `onNotify` listeners. Replies for a unique nobody waits for
- * fail with ENOENT, exactly as /dev/fuse does for an interrupted request.
+ * fail with ENOENT, exactly as /dev/fuse does for an interrupted request
+ * (thrown, or with `queued`, reported a moment later through `onFail`).
  */
 import type { Channel, FrameSink, Transport } from './transport.ts';
 
 export interface MemoryTransportOptions {
   /** Largest frame delivered; bounds max_write like a /dev/fuse read buffer. Default 1 MiB + 4 KiB. */
   maxFrameSize?: number;
+  /**
+   * Behave like a transport that queues replies (dev-fuse's reply thread): a reply
+   * that fails is reported later through the sender's `onFail` instead of throwing.
+   */
+  queued?: boolean;
 }
 
 function enoent(what: string): Error {
@@ -34,9 +40,7 @@ export class MemoryTransport implements Transport {
 
   constructor(o: MemoryTransportOptions = {}) {
     this.maxFrameSize = o.maxFrameSize ?? (1 << 20) + 4096;
-    this.#channel = {
-      id: 0,
-      send: (iov) => {
+    const deliver = (iov: readonly Buffer[]): void => {
         if (this.#closed) throw Object.assign(new Error('transport closed'), { code: 'ENODEV', errno: -19 });
         const frame = Buffer.concat(iov);
         if (frame.length < 16 || frame.readUInt32LE(0) !== frame.length) {
@@ -48,6 +52,19 @@ export class MemoryTransport implements Transport {
         this.#waiting.delete(unique);
         this.replies.push(frame);
         w(frame);
+    };
+    this.#channel = {
+      id: 0,
+      send: (iov, onFail) => {
+        if (!o.queued) return deliver(iov);
+        const copy = iov.map((b) => Buffer.from(b));
+        setImmediate(() => {
+          try {
+            deliver(copy);
+          } catch (e) {
+            onFail?.(e as Error & { code: string });
+          }
+        });
       },
     };
   }

@@ -12,12 +12,18 @@ export interface Channel {
   /** Stable id, for traces. */
   readonly id: number;
   /**
-   * Send one frame as pieces (header first). Synchronous: the kernel processes a
-   * reply during write(2). Throws an Error with `code` on failure; `ENOENT` means
-   * the request was already interrupted or aborted, which is not an error.
+   * Send one frame as pieces (header first); the pieces may be reused as soon as
+   * this returns. Throws an Error with `code` if the write fails at once; `ENOENT`
+   * means the request was already interrupted or aborted, which is not an error.
+   * A transport may also queue the frame and write it a little later (dev-fuse's
+   * reply thread); if that write fails, `onFail` is called then, from the event
+   * loop, with the same kind of error.
    */
-  send(iov: readonly Buffer[]): void;
+  send(iov: readonly Buffer[], onFail?: SendFailure): void;
 }
+
+/** How a queued frame's failed write is reported (`err.code`: ENOENT, ENODEV, …). */
+export type SendFailure = (err: Error & { code: string }) => void;
 
 /** Receives frames from a transport. */
 export interface FrameSink {
