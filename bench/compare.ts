@@ -63,9 +63,14 @@ function uvSetting(server: Server | undefined): string {
  * Run `reps` repetitions of every contender. Repetition r runs the contenders rotated by r
  * (A B C, B C A, C A B, …), so each one is first, middle and last equally often.
  */
-export async function alternate(metric: string, contenders: readonly Contender[], reps: number): Promise<Measurement[]> {
+export async function alternate(metric: string, contenders: readonly Contender[], reps: number, warmup = 0): Promise<Measurement[]> {
   const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
   const n = contenders.length;
+  // Uncounted runs first, each contender in turn: JIT warm-up for fusekit, caches for everyone.
+  for (let w = 0; w < warmup; w++) {
+    for (const c of contenders) await c.run();
+    log(`${metric} [warm-up ${w + 1}/${warmup}] done`);
+  }
   for (let rep = 0; rep < reps; rep++) {
     const order = contenders.map((_, i) => contenders[(i + rep) % n]!);
     const line: string[] = [];

@@ -32,6 +32,12 @@ export interface MountOptions {
   readers?: number;
   /** Longest busy-poll window after a request, µs (`-o spin=N`; 0 = off; default DEFAULT_SPIN_US). */
   spin?: number;
+  /**
+   * Write replies from a second thread during busy-poll windows (`-o reply_thread=0` turns it
+   * off; default on), and steer it to the client's CPU (`-o steer=0` turns that off).
+   */
+  replyThread?: boolean;
+  steer?: boolean;
   /** Extra cloned /dev/fuse fds. */
   clones?: number;
   /** Trace every request and reply. */
@@ -73,6 +79,8 @@ export function parseMountOptions(list: readonly string[], into: MountOptions = 
       case 'max_write': into.maxWrite = num(k, v); break;
       case 'readers': into.readers = num(k, v); break;
       case 'spin': into.spin = num(k, v); break;
+      case 'reply_thread': into.replyThread = flag(k, v); break;
+      case 'steer': into.steer = flag(k, v); break;
       case 'read':
         if (v !== 'poll' && v !== 'uring' && v !== 'threadpool') throw new Error(`mount option read= takes poll, uring or threadpool, got ${v ?? 'nothing'}`);
         into.read = v;
@@ -83,6 +91,12 @@ export function parseMountOptions(list: readonly string[], into: MountOptions = 
     }
   }
   return into;
+}
+
+function flag(k: string, v: string | undefined): boolean {
+  if (v === undefined || v === '1') return true;
+  if (v === '0') return false;
+  throw new Error(`mount option ${k} takes 0 or 1, got ${v}`);
 }
 
 function num(k: string, v: string | undefined): number {
@@ -133,7 +147,7 @@ export async function mount(fsImpl: LowLevelFs, mountpoint: string, o: MountOpti
   }
 
   o.onDevice?.(fd);
-  const transport = new DevFuseTransport({ fd, strategy: o.read, readers: o.readers, spinUs: o.spin, clones: o.clones, cloneFd: cloneFuseFd, log });
+  const transport = new DevFuseTransport({ fd, strategy: o.read, readers: o.readers, spinUs: o.spin, replyThread: o.replyThread, steer: o.steer, clones: o.clones, cloneFd: cloneFuseFd, log });
   const session = new Session(fsImpl, transport, { debug: o.debug, log, maxWrite: o.maxWrite });
   if (o.debug) log(`transport: ${transport.description}`);
   const closed = session.run().then((end) => {

@@ -30,6 +30,8 @@ Options:
   -o opt,...   mount options: allow_other, default_permissions, ro, fsname=N, subtype=N,
                max_read=N, max_write=N, read=poll|uring|threadpool (how /dev/fuse is read),
                spin=N (busy-poll up to N µs after a request; adaptive, default 300, 0 = off),
+               reply_thread=0 (write replies inline, not from a thread, during busy polls),
+               steer=0 (don't move the reply thread to the client's CPU),
                readers=N (reads in flight for uring/threadpool), clones=N (cloned fds)
   --debug      print every request and reply, decoded
   --unprivileged  mount through fusermount3 even as root`,

@@ -15,6 +15,11 @@ const S_ISUID = 0o4000;
 const S_ISGID = 0o2000;
 const NOFOLLOW_EMPTY = sys.AT.EMPTY_PATH | sys.AT.SYMLINK_NOFOLLOW;
 
+/** Is `mode` just `current` with set-user-ID and/or set-group-ID cleared? */
+function isKillOnly(current: number, mode: number): boolean {
+  return (current & 0o7777 & ~(S_ISUID | S_ISGID)) === mode && (current & (S_ISUID | S_ISGID)) !== 0;
+}
+
 type NameOps = Pick<
   LowLevelFs,
   'lookup' | 'getattr' | 'setattr' | 'readlink' | 'mknod' | 'mkdir' | 'unlink' | 'rmdir' | 'symlink' | 'link' | 'rename' | 'statfs' | 'statx' | 'access'
@@ -57,12 +62,12 @@ export function nameOps(c: ShareCore): NameOps {
       const proc = `/proc/self/fd/${fd}`;
       if ((a.valid & Fattr.MODE) !== 0) {
         const mode = a.mode & 0o7777;
-        const before = c.stat(node);
-        // The kernel clears suid/sgid after a write by sending a chmod as the writer, who
-        // may not own the file: a pure privilege drop is done with the server's rights.
-        const killOnly = (before.mode & 0o7777 & ~(S_ISUID | S_ISGID)) === mode && (before.mode & (S_ISUID | S_ISGID)) !== 0;
         if (node.type === S_IFLNK) throw fuseError('EOPNOTSUPP', 'symlinks have no mode');
         const run = (): void => (h ? sys.fchmod(h.fd, mode) : sys.fchmodat(sys.AT.FDCWD, proc, mode));
+        // The kernel clears suid/sgid after a write by sending a chmod as the writer, who
+        // may not own the file: a pure privilege drop is done with the server's rights.
+        // A root caller has them anyway, so only others need the current mode looked up.
+        const killOnly = c.caller.hostUid(ctx) !== 0 && isKillOnly(c.stat(node).mode, mode);
         if (killOnly) run();
         else c.caller.run(ctx, run);
       }

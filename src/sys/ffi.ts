@@ -148,6 +148,27 @@ export function schedYield(): void {
   schedYieldFn();
 }
 
+const getAffinityFn = libc.func('int sched_getaffinity(int pid, size_t size, void *mask)');
+const setAffinityFn = libc.func('int sched_setaffinity(int pid, size_t size, const void *mask)');
+/** cpu_set_t bytes: room for 1,024 CPUs, glibc's CPU_SETSIZE. */
+const CPUSET_BYTES = 128;
+
+/** The CPUs the calling thread may run on (sched_getaffinity(0)), ascending. */
+export function threadAffinity(): number[] {
+  const m = Buffer.alloc(CPUSET_BYTES);
+  check(getAffinityFn(0, CPUSET_BYTES, m) as number, 'sched_getaffinity');
+  const cpus: number[] = [];
+  for (let i = 0; i < CPUSET_BYTES * 8; i++) if ((m[i >> 3]! & (1 << (i & 7))) !== 0) cpus.push(i);
+  return cpus;
+}
+
+/** Restrict the calling thread to `cpus` (sched_setaffinity(0)); other threads keep theirs. */
+export function setThreadAffinity(cpus: readonly number[]): void {
+  const m = Buffer.alloc(CPUSET_BYTES);
+  for (const c of cpus) if (c >= 0 && c < CPUSET_BYTES * 8) m[c >> 3]! |= 1 << (c & 7);
+  check(setAffinityFn(0, CPUSET_BYTES, m) as number, 'sched_setaffinity');
+}
+
 /** close(2). EINTR is not retried: on Linux the fd is released anyway. */
 export function close(fd: number): void {
   check(closeFn(fd), 'close');

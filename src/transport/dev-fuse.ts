@@ -14,8 +14,11 @@
  * - `threadpool`: `fs.read` on libuv's threadpool, one read in flight so the
  *   filesystem's own fs calls keep pool threads. A thread hop per request.
  *
- * Replies are written synchronously (writev): the kernel consumes a reply inside
- * write(2) without waiting on us. Notifications are written by a worker thread:
+ * Replies are written inline (writev), or, while a busy-poll window is open, by the
+ * reply thread (reply-writer.ts), which pays for waking the client so this thread
+ * can read the next request; steer.ts keeps that thread on the client's CPU and
+ * this one off it (it reads the in-header's pid: the one header field the
+ * transport looks at). Notifications are written by a worker thread:
  * a notification can block in the kernel (INVAL_INODE waits on page locks held by
  * reads in flight, INVAL_ENTRY on a directory lock held by a LOOKUP in flight),
  * and those requests need this thread free to answer them. Neither the event loop
@@ -27,7 +30,9 @@ import net from 'node:net';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { close as closeFd, dup, schedYield } from '../sys/ffi.ts';
+import { reapplyV8Flags } from '../sys/v8-flags.ts';
 import { ReplyWriter, WAIT_FOR_REPLIES_SOURCE } from './reply-writer.ts';
+import { ClientSteering } from './steer.ts';
 import type { Channel, FrameSink, SendFailure, Transport } from './transport.ts';
 
 /** True when libuv was told at start-up to use io_uring for file I/O. */
@@ -133,6 +138,8 @@ export interface DevFuseOptions {
    * than one CPU, `spinUs` > 0, the poll strategy).
    */
   replyThread?: boolean;
+  /** Steer the reply thread to the client's CPU and the event loop off it (steer.ts). Default true. */
+  steer?: boolean;
 }
 
 interface DevChannel extends Channel {
@@ -163,6 +170,8 @@ export class DevFuseTransport implements Transport {
   #idleSince = 0;
   readonly #replyThread: boolean;
   #replies: ReplyWriter | undefined;
+  readonly #steerOn: boolean;
+  #steer: ClientSteering | undefined;
   readonly #log: (line: string) => void;
 
   constructor(o: DevFuseOptions) {
@@ -173,6 +182,7 @@ export class DevFuseTransport implements Transport {
     const spinUs = o.spinUs ?? DEFAULT_SPIN_US;
     this.#spin = spinUs > 0 && this.#strategy === 'poll' ? new SpinWindow(spinUs / 1000) : undefined;
     this.#replyThread = (o.replyThread ?? true) && this.#spin !== undefined;
+    this.#steerOn = this.#replyThread && (o.steer ?? true);
     this.#log = o.log ?? (() => {});
     const fds = [o.fd];
     for (let i = 0; i < (o.clones ?? 0); i++) {
@@ -225,7 +235,7 @@ export class DevFuseTransport implements Transport {
           const frame = Buffer.allocUnsafe(n);
           buf.copy(frame, 0, 0, n);
           sink.onFrame(frame, ch, noop);
-          if (this.#spin) this.#keepPolling();
+          if (this.#spin) this.#keepPolling(frame);
           return true;
         },
       },
@@ -245,17 +255,37 @@ export class DevFuseTransport implements Transport {
    * way). How long is decided by `SpinWindow`, which grows while requests keep
    * arriving just after the window closed and shrinks to nothing when they don't.
    */
-  #keepPolling(): void {
+  #keepPolling(frame: Buffer): void {
     // Allowed a single CPU (taskset, a cpuset, a one-CPU container), polling can only keep
     // the client from running: don't. Re-read now and then, since affinity can change.
-    if ((++this.#frames & 4095) === 1) this.#oneCpu = os.availableParallelism() <= 1;
+    if ((++this.#frames & 4095) === 1) {
+      // While steering, this thread's own CPUs are narrowed on purpose: count the process's.
+      const steering = this.#steer !== undefined && (this.#steer.check(), this.#steer.cpu !== -1);
+      this.#oneCpu = (steering ? this.#steer!.base.length : os.availableParallelism()) <= 1;
+    }
     if (this.#oneCpu) return;
-    if (this.#idleSince > 0) this.#spin!.observe(performance.now() - this.#idleSince);
+    const now = performance.now();
+    if (this.#idleSince > 0) this.#spin!.observe(now - this.#idleSince);
     this.#idleSince = 0;
+    // fuse_in_header.pid (offset 32): the thread that made the request.
+    if (this.#steer && frame.length >= 40) this.#steer.observe(frame.readUInt32LE(32), now);
     if (this.#spinning) return;
     this.#spinning = true;
-    if (this.#replyThread && !this.#closing) (this.#replies ??= new ReplyWriter({ log: this.#log })).spin(true);
+    if (this.#replyThread && !this.#closing) this.#startReplyThread().spin(true);
     setImmediate(this.#spinTick);
+  }
+
+  #startReplyThread(): ReplyWriter {
+    if (this.#replies) return this.#replies;
+    const r = new ReplyWriter({ log: this.#log });
+    this.#replies = r;
+    if (this.#steerOn) {
+      this.#steer = new ClientSteering({
+        steerWriter: (cpu, base) => r.setAffinity(cpu === -1 ? base : [cpu]),
+        log: this.#log,
+      });
+    }
+    return r;
   }
 
   /** Runs after the request's synchronous work and replies: the thread is idle from here. */
@@ -292,6 +322,7 @@ export class DevFuseTransport implements Transport {
     this.#writerIdle = undefined;
     if (this.#writer) return this.#writer;
     const w = new Worker(NOTIFY_WORKER, { eval: true });
+    w.once('online', reapplyV8Flags); // a starting Worker resets them (sys/v8-flags.ts)
     w.unref();
     w.on('message', (m: { id: number; code?: string; message?: string }) => {
       const p = this.#notifyWaiting.get(m.id);
@@ -327,6 +358,7 @@ export class DevFuseTransport implements Transport {
     if (this.#closing) return;
     this.#closing = true;
     for (const s of this.#sockets) s.destroy();
+    this.#steer?.release();
     await this.#replies?.close();
     this.#failNotifications(Object.assign(new Error('transport closed'), { code: 'ENODEV' }));
     for (const fd of this.#ownedFds) {

@@ -38,6 +38,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { errnoCode } from '../sys/ffi.ts';
+import { reapplyV8Flags } from '../sys/v8-flags.ts';
 import type { SendFailure } from './transport.ts';
 
 /** Control block indices (Int32). */
@@ -47,7 +48,11 @@ const STATE = 2;
 const SPIN = 3;
 const STOP = 4;
 const READY = 5;
+/** Bumped when `affinity` holds a new CPU set for the thread. */
+const AFFINITY_GEN = 6;
 const CTRL_INTS = 8;
+/** cpu_set_t bytes (1,024 CPUs). */
+const CPUSET_BYTES = 128;
 /** STATE values. */
 const AWAKE = 0;
 const ASLEEP = 1;
@@ -59,15 +64,24 @@ const WRITER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const koffi = require(workerData.koffi);
-const schedYield = koffi.load('libc.so.6').func('int sched_yield()');
+const libc = koffi.load('libc.so.6');
+const schedYield = libc.func('int sched_yield()');
+const setAffinity = libc.func('int sched_setaffinity(int pid, size_t size, const void *mask)');
 const { slots, slotSize } = workerData;
 const data = new Uint8Array(workerData.data);
 const ctrl = new Int32Array(workerData.ctrl);
 const meta = new Int32Array(workerData.meta);
+const cpuset = Buffer.from(workerData.affinity);
 const mask = slots - 1;
 let tail = Atomics.load(ctrl, ${TAIL});
+let affinityGen = 0;
 Atomics.store(ctrl, ${READY}, 1);
 for (;;) {
+  const gen = Atomics.load(ctrl, ${AFFINITY_GEN});
+  if (gen !== affinityGen) {
+    affinityGen = gen;
+    setAffinity(0, ${CPUSET_BYTES}, Buffer.from(cpuset)); // failure: stay where we are
+  }
   const head = Atomics.load(ctrl, ${HEAD});
   if (head !== tail) {
     const slot = tail & mask;
@@ -112,6 +126,7 @@ export class ReplyWriter {
   readonly #data: Buffer;
   readonly #ctrl: Int32Array;
   readonly #meta: Int32Array;
+  readonly #affinity: Uint8Array;
   readonly #onFail: (SendFailure | undefined)[];
   readonly #worker: Worker;
   readonly #log: (line: string) => void;
@@ -131,12 +146,20 @@ export class ReplyWriter {
     const data = new SharedArrayBuffer(this.slots * this.slotSize);
     const ctrl = new SharedArrayBuffer(CTRL_INTS * 4);
     const meta = new SharedArrayBuffer(this.slots * META * 4);
+    const affinity = new SharedArrayBuffer(CPUSET_BYTES);
+    this.#affinity = new Uint8Array(affinity);
     this.#data = Buffer.from(data);
     this.#ctrl = new Int32Array(ctrl);
     this.#meta = new Int32Array(meta);
     this.#onFail = new Array<SendFailure | undefined>(this.slots).fill(undefined);
     const koffi = createRequire(import.meta.url).resolve('koffi');
-    this.#worker = new Worker(WRITER_SOURCE, { eval: true, workerData: { koffi, data, ctrl, meta, slots: this.slots, slotSize: this.slotSize } });
+    // The loop allocates a little per turn (koffi calls): a small young generation of its own.
+    this.#worker = new Worker(WRITER_SOURCE, {
+      eval: true,
+      workerData: { koffi, data, ctrl, meta, affinity, slots: this.slots, slotSize: this.slotSize },
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
+    });
+    this.#worker.once('online', reapplyV8Flags); // a starting Worker resets them (sys/v8-flags.ts)
     this.#worker.on('message', () => this.sweep());
     this.#worker.on('error', (e) => {
       this.#log(`reply writer thread failed: ${e.message}; writing replies inline`);
@@ -185,6 +208,16 @@ export class ReplyWriter {
     this.#spin = on;
     Atomics.store(this.#ctrl, SPIN, on ? 1 : 0);
     if (on && Atomics.load(this.#ctrl, STATE) === ASLEEP) Atomics.notify(this.#ctrl, HEAD);
+  }
+
+  /**
+   * Move the thread to `cpus` (see steer.ts). It applies the set at its next turn
+   * through the ring; a sleeping thread, when it next wakes.
+   */
+  setAffinity(cpus: readonly number[]): void {
+    this.#affinity.fill(0);
+    for (const c of cpus) if (c >= 0 && c < CPUSET_BYTES * 8) this.#affinity[c >> 3]! |= 1 << (c & 7);
+    Atomics.add(this.#ctrl, AFFINITY_GEN, 1);
   }
 
   /** How many replies have been queued so far (a position to wait for). */

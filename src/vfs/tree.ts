@@ -11,6 +11,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { mallocFixThresholds, mallocTrim } from '../sys/malloc-trim.ts';
+import { setV8Flag } from '../sys/v8-flags.ts';
 import type { Notifier } from '../session/notify.ts';
 import type { RequestContext } from '../session/lowlevel.ts';
 import { VDir } from './dir.ts';
@@ -123,7 +124,7 @@ export class Tree {
     // Fix glibc's trim/mmap thresholds so memory freed in thread arenas (V8's compiler threads)
     // goes back; FUSEKIT_VFS_MALLOPT=0 leaves glibc's dynamic thresholds alone.
     if (this.#reclaim) {
-      v8.setFlagsFromString('--semi-space-growth-factor=1');
+      setV8Flag('--semi-space-growth-factor=1');
       if (process.env.FUSEKIT_VFS_MALLOPT !== '0') mallocFixThresholds();
     }
     root.ino = 1n;

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { BIN, isMounted, ROOT, SKIP_MOUNT, sleep, startServer, testUser, withServer, type Server } from '../helpers/mount.ts';
@@ -151,6 +152,43 @@ for (const spin of ['default', '0']) {
       await sleep(1000);
       const used = cpuTicks(s.pid) - before;
       assert.ok(used <= 5, `idle server used ${used} clock ticks of CPU in 1 s`);
+      assert.equal(readFileSync(file, 'utf8'), 'Hello, world!\n');
+    }));
+}
+
+/** Each thread of `pid` and the CPUs it may run on (Cpus_allowed_list, "0-2,5", of /proc/<pid>/task/<tid>/status). */
+function threadCpus(pid: number): { tid: number; cpus: number[] }[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? '';
+    const cpus = list.split(',').flatMap((r) => {
+      const [a, b] = r.split('-').map(Number) as [number, number | undefined];
+      return Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i);
+    });
+    return { tid: Number(tid), cpus };
+  });
+}
+
+const cpus = os.availableParallelism();
+for (const steer of ['default', '0']) {
+  test(`client steering (steer=${steer}): ${steer === '0' ? 'no thread is moved' : 'the reply thread joins a client pinned to one CPU, the event loop leaves it'}`, { skip: SKIP_MOUNT || (cpus < 2 ? 'needs two CPUs' : false), timeout: 60_000 }, () =>
+    withServer(['demo', 'hello', '{mnt}', ...(steer === 'default' ? [] : ['-o', 'steer=0'])], async (s) => {
+      const file = path.join(s.mountpoint, 'hello');
+      const cpu = cpus - 1;
+      const pid = Number(/pid (\d+)\)/.exec(s.output())?.[1] ?? s.pid);
+      // A synchronous client pinned to the last CPU, opening and reading for about a second.
+      const r = spawnSync('taskset', ['-c', String(cpu), 'python3', '-c', `import sys, time\nt = time.time()\nwhile time.time() - t < 1:\n  assert open(sys.argv[1]).read() == 'Hello, world!\\n'`, file], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const threads = threadCpus(pid);
+      const main = threads.find((t) => t.tid === pid)!;
+      const onClientCpu = threads.filter((t) => t.cpus.length === 1 && t.cpus[0] === cpu);
+      if (steer === 'default') {
+        assert.equal(onClientCpu.length, 1, `one thread (the reply thread) restricted to CPU ${cpu}: ${JSON.stringify(threads)}`);
+        assert.notEqual(onClientCpu[0]!.tid, pid);
+        assert.ok(!main.cpus.includes(cpu) && main.cpus.length === cpus - 1, `the event loop has every CPU but ${cpu}: ${JSON.stringify(main.cpus)}`);
+      } else {
+        assert.equal(onClientCpu.length, 0, `nothing moved with steer=0: ${JSON.stringify(threads)}`);
+        assert.equal(main.cpus.length, cpus);
+      }
       assert.equal(readFileSync(file, 'utf8'), 'Hello, world!\n');
     }));
 }
