@@ -189,7 +189,11 @@ for d in range(${Math.ceil(files / 500)}):
           const n = Number((await sh(`find '${t.dir}/tree' | wc -l; du -s '${t.dir}/tree' > /dev/null`)).trim());
           if (n !== entries) throw new Error(`${t.name}: find saw ${n}, expected ${entries}`);
         }, dropCaches), 'find+du'), Math.max(reps, 3)), 'fusekit share');
-        for (const t of ts) await sh(`rm -rf '${t.dir}/tree'`);
+        // Remove the tree on the host side (a peer that ran out of fds cannot delete through its
+        // mount), then make the kernel forget the deleted nodes, so that peer closes its fds
+        // again before the next workload.
+        for (const t of ts) await sh(`rm -rf '${t.src}/tree'`);
+        dropCaches();
       }
       if (want('tar')) {
         const tarball = join(tmp, 'src.tar');

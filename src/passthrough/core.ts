@@ -247,13 +247,16 @@ export class ShareCore {
   /** Own permission check (only when the mount runs without default_permissions). */
   checkAccess(ctx: RequestContext, node: Node, mask: number, st?: Statx): void {
     if (this.o.defaultPermissions || mask === 0) return;
-    const s = st ?? this.stat(node);
     const uid = this.caller.hostUid(ctx);
     if (uid === 0) {
-      // root: everything but executing a file with no x bit at all
-      if ((mask & 1) !== 0 && (s.mode & S_IFDIR_MASK) !== S_IFDIR && (s.mode & 0o111) === 0) throw fuseError('EACCES');
+      // root: everything but executing a file with no x bit at all (a directory's type is
+      // known without asking the host, and types never change)
+      if ((mask & 1) === 0 || node.type === S_IFDIR) return;
+      const s = st ?? this.stat(node);
+      if ((s.mode & S_IFDIR_MASK) !== S_IFDIR && (s.mode & 0o111) === 0) throw fuseError('EACCES');
       return;
     }
+    const s = st ?? this.stat(node);
     let bits: number;
     if (s.uid === uid) bits = (s.mode >> 6) & 7;
     else if (s.gid === this.caller.hostGid(ctx) || this.caller.groups(ctx).includes(s.gid)) bits = (s.mode >> 3) & 7;

@@ -19,6 +19,12 @@ import { S_IFDIR, S_IFREG, safeClose, type Node } from './inodes.ts';
 import type { Locks } from './locks.ts';
 
 const ACCMODE = 3;
+/**
+ * Open flags that would change I/O for every open sharing a backing file if the kernel took
+ * them from the backing file (measured on 6.18 it does not for O_APPEND: the share-basic test
+ * passes either way; kept so no kernel can make one caller's flags another's).
+ */
+const BACKING_UNSAFE = sys.O.APPEND | sys.O.SYNC | sys.O.DSYNC | sys.O.DIRECT | sys.O.NOATIME;
 /** Flags the kernel passes that must not reach the host open. */
 const STRIP = sys.O.CREAT | sys.O.EXCL | sys.O.NOCTTY | sys.O.DIRECT;
 
@@ -47,10 +53,13 @@ function fsyncAsync(fd: number, datasync: boolean): Promise<void> {
 export function fileOps(c: ShareCore, locks: Locks): FileOps {
   const { table } = c;
 
-  /** Decide cache flags or passthrough for a freshly opened regular file. */
-  function openFlags(node: Node, h: { passthrough?: boolean }, flags: number, fd: number): { openFlags: number; backingId: number } {
+  /** Decide cache flags or passthrough for a freshly opened regular file (`fd` open for `fdAccess`). */
+  function openFlags(node: Node, h: { passthrough?: boolean }, flags: number, fd: number, fdAccess: number): { openFlags: number; backingId: number } {
     if (node.type === S_IFREG && c.passthroughActive && c.devFd !== undefined) {
-      const b = backing(node, (flags & ACCMODE) !== sys.O.RDONLY, fd);
+      // The open's own fd can be the backing file only if it is read-write and carries no flag
+      // that might then apply to every open sharing the backing file (O_APPEND, O_SYNC, …).
+      const plain = fdAccess === sys.O.RDWR && (flags & BACKING_UNSAFE) === 0;
+      const b = backing(node, (flags & ACCMODE) !== sys.O.RDONLY, fd, plain);
       if (b) {
         h.passthrough = true;
         return { openFlags: FopenFlag.PASSTHROUGH, backingId: b.id };
@@ -64,25 +73,28 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
   }
 
   /**
-   * The inode's backing file (one per inode, kept while any open uses it), opened
-   * read-write through `/proc/self/fd/<fd>` of the open that needs it: the same inode,
-   * whatever that open's own mode, and no need to reach the node through its handle.
+   * The inode's backing file (one per inode, kept while any open uses it): the open's
+   * own fd when that is read-write (the kernel takes its own reference), else a
+   * read-write reopen through `/proc/self/fd/<fd>`: the same inode, whatever that
+   * open's own mode, and no need to reach the node through its handle.
    */
-  function backing(node: Node, wantWrite: boolean, fd: number): Node['backing'] {
+  function backing(node: Node, wantWrite: boolean, fd: number, fdIsReadWrite: boolean): Node['backing'] {
     if (node.backing) {
       if (wantWrite && !node.backing.writable) throw fuseError('ETXTBSY', 'passthrough backing file is read-only');
       node.backing.refs++;
       return node.backing;
     }
     const proc = `/proc/self/fd/${fd}`;
-    let bfd: number;
+    let bfd = fd;
     let writable = true;
-    try {
-      bfd = sys.openat(sys.AT.FDCWD, proc, sys.O.RDWR | sys.O.CLOEXEC);
-    } catch {
-      if (wantWrite) throw fuseError('EACCES', 'cannot open a writable backing file');
-      bfd = sys.openat(sys.AT.FDCWD, proc, sys.O.RDONLY | sys.O.CLOEXEC);
-      writable = false;
+    if (!fdIsReadWrite) {
+      try {
+        bfd = sys.openat(sys.AT.FDCWD, proc, sys.O.RDWR | sys.O.CLOEXEC);
+      } catch {
+        if (wantWrite) throw fuseError('EACCES', 'cannot open a writable backing file');
+        bfd = sys.openat(sys.AT.FDCWD, proc, sys.O.RDONLY | sys.O.CLOEXEC);
+        writable = false;
+      }
     }
     try {
       const id = backingOpen(c.devFd!, bfd);
@@ -93,7 +105,7 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
       if (c.o.passthrough === 'auto' || c.o.passthrough === 'on') c.passthroughActive = false;
       return undefined;
     } finally {
-      safeClose(bfd);
+      if (bfd !== fd) safeClose(bfd);
     }
   }
 
@@ -110,11 +122,12 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
     table.dropIfUnused(node);
   }
 
-  function finishOpen(node: Node, fd: number, flags: number): OpenOut {
+  /** Register the handle for `fd` (opened for the kernel's `flags`; for `fdAccess`, if wider). */
+  function finishOpen(node: Node, fd: number, flags: number, fdAccess = flags & ACCMODE): OpenOut {
     const h: { passthrough?: boolean } = {};
     let of: { openFlags: number; backingId: number };
     try {
-      of = openFlags(node, h, flags, fd);
+      of = openFlags(node, h, flags, fd, fdAccess);
     } catch (e) {
       safeClose(fd);
       throw e;
@@ -154,9 +167,15 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
       c.checkAccess(ctx, p, 3);
       c.selfChange(parent, name, 'n');
       const pfd = table.fd(p);
+      // O_EXCL makes the file new, and a new file's open is not permission-checked: open it
+      // read-write, so kernel passthrough can use this fd as the backing file instead of
+      // reopening it (tar, cp and editors create with O_EXCL; the kernel still enforces the
+      // caller's own O_WRONLY on its file).
+      const widen = (flags & sys.O.EXCL) !== 0 && (flags & ACCMODE) === sys.O.WRONLY;
+      const hostFlags = widen ? (flags & ~ACCMODE) | sys.O.RDWR : flags;
       const fd = c.caller.run(
         ctx,
-        () => sys.openat2(pfd, name, { flags: ((flags & ~(sys.O.DIRECT | sys.O.NOCTTY)) | sys.O.CREAT | sys.O.NOFOLLOW | sys.O.CLOEXEC) >>> 0, mode: mode & 0o7777, resolve: RESOLVE_CONFINED }),
+        () => sys.openat2(pfd, name, { flags: ((hostFlags & ~(sys.O.DIRECT | sys.O.NOCTTY)) | sys.O.CREAT | sys.O.NOFOLLOW | sys.O.CLOEXEC) >>> 0, mode: mode & 0o7777, resolve: RESOLVE_CONFINED }),
         umask,
       );
       let entry;
@@ -173,7 +192,7 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
         throw e;
       }
       node.version++;
-      const open = finishOpen(node, fd, flags);
+      const open = finishOpen(node, fd, flags, hostFlags & ACCMODE);
       if ((open.openFlags & FopenFlag.PASSTHROUGH) !== 0 && (flags & ACCMODE) !== sys.O.RDONLY && c.caller.hostUid(ctx) !== 0) {
         c.killPriv(node);
         entry.attr.mode = c.stat(node).mode;

@@ -170,6 +170,59 @@ test('kernel passthrough: file I/O never reaches the server; off: it does', { sk
   }
 });
 
+test('passthrough backing files: an O_EXCL create serves later opens; O_APPEND or O_SYNC on the first open does not leak into others', { skip, timeout: 60_000 }, async () => {
+  const t = tree();
+  const u = testUser();
+  try {
+    await withServer(['share', t.src, '{mnt}', '--passthrough=on', '--debug'], async (s) => {
+      chmodSync(s.base, 0o755);
+      const m = s.mountpoint;
+      const py = String.raw`
+import os, sys
+m = sys.argv[1]
+# O_EXCL|O_WRONLY create (tar's open): the server opens it read-write for the backing file.
+fd = os.open(m + '/x', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+os.write(fd, b'hello')
+r = os.open(m + '/x', os.O_RDONLY)          # shares the backing file while fd is open
+assert os.read(r, 10) == b'hello', 'read through a second open'
+try:
+    os.read(fd, 1); raise SystemExit('read on an O_WRONLY fd must fail')
+except OSError as e:
+    assert e.errno == 9, e                   # EBADF: the caller's own mode still rules
+os.close(r); os.close(fd)
+# The first open appends: a second, plain open must still write where it asks.
+a = os.open(m + '/y', os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+os.write(a, b'aaaa')
+w = os.open(m + '/y', os.O_WRONLY)
+os.pwrite(w, b'B', 0)
+os.write(a, b'cc')
+os.close(w); os.close(a)
+assert open(m + '/y', 'rb').read() == b'Baaacc', open(m + '/y', 'rb').read()
+# O_SYNC on the first open: still correct data for a plain second open.
+o = os.open(m + '/z', os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_SYNC, 0o644)
+os.write(o, b'zz')
+p = os.open(m + '/z', os.O_RDWR)
+os.pwrite(p, b'Z', 1)
+os.close(p); os.close(o)
+assert open(m + '/z', 'rb').read() == b'zZ'
+print('ok')
+`;
+      assert.equal((await ok(`python3 -c '${py.replaceAll("'", "'\\''")}' '${m}'`)).trim(), 'ok');
+      // An ordinary user's O_EXCL create of a mode-000 file works (a new file's open is not
+      // checked), and the file then refuses that user as the host would.
+      const r = await sh(`cd '${m}' && python3 -c "import os; fd = os.open('u0', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0); os.write(fd, b'q'); os.close(fd)" && cat u0`, { uid: u.uid, gid: u.gid });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /Permission denied/);
+      assert.equal(readFileSync(path.join(t.src, 'u0'), 'utf8'), 'q');
+      assert.equal(statSync(path.join(t.src, 'u0')).mode & 0o777, 0);
+      assert.equal(readFileSync(path.join(t.src, 'x'), 'utf8'), 'hello');
+      assert.equal((s.output().match(/opcode: (READ|WRITE) \(/g) ?? []).length, 0, 'all of it through passthrough');
+    });
+  } finally {
+    t.done();
+  }
+});
+
 test('user.fusekit.version changes on host changes that timestamps hide, and drives KEEP_CACHE', { skip, timeout: 60_000 }, async () => {
   const t = tree();
   try {
