@@ -153,8 +153,11 @@ export class ShareCore {
 
   negative(): EntryOut {
     if (this.t.negative === 0) throw fuseError('ENOENT');
-    return this.negative0(this.t.negative);
+    // The same reply every time (encoders only read it): no allocation per failed lookup.
+    return (this.#negative ??= Object.freeze({ ...this.negative0(this.t.negative), attr: Object.freeze(this.negative0().attr) }));
   }
+
+  #negative: EntryOut | undefined;
 
   /** An entry with node id 0 (no lookup reference): negative dentries, and "." / ".." in READDIRPLUS. */
   negative0(entryValid = 0): EntryOut {
@@ -174,6 +177,13 @@ export class ShareCore {
    * the parent's fd; returns the node (lookup count unchanged) and its stat.
    */
   resolve(parent: Node, name: Buffer): { node: Node; st: Statx } {
+    const r = this.resolveIfExists(parent, name);
+    if (!r) throw fuseError('ENOENT');
+    return r;
+  }
+
+  /** `resolve`, or undefined when the name does not exist (a lookup's common answer, built without an error). */
+  resolveIfExists(parent: Node, name: Buffer): { node: Node; st: Statx } | undefined {
     const pfd = this.table.fd(parent);
     if (this.table.byName) {
       // Two syscalls and no fd: statx and name_to_handle_at of the one name, neither
@@ -181,7 +191,8 @@ export class ShareCore {
       // "." or ".."), so nothing outside the parent is reached. READDIRPLUS does this for
       // every entry, most of which are never opened; opening an O_PATH fd for each cost
       // an openat2, a close and fd-cache churn.
-      const st = sys.statx(pfd, name, sys.AT.SYMLINK_NOFOLLOW | sys.AT.NO_AUTOMOUNT, STAT_MASK);
+      const st = sys.statxIfExists(pfd, name, sys.AT.SYMLINK_NOFOLLOW | sys.AT.NO_AUTOMOUNT, STAT_MASK);
+      if (!st) return undefined;
       let h: { handle: Buffer; mountId: number } | undefined;
       try {
         h = sys.nameToHandleAt(pfd, name, 0);

@@ -5,7 +5,7 @@
  * Inode numbers, attributes and directory offsets are `bigint` (they use all
  * 64 bits); sizes, counts and times are numbers.
  */
-import { check, cpath, libc, type PathLike } from './ffi.ts';
+import { check, checkUnless, cpath, libc, type PathLike } from './ffi.ts';
 
 /** statx(2) `mask` bits (linux/stat.h). */
 export const STATX = {
@@ -118,6 +118,14 @@ export function statx(dirfd: number, path: PathLike, flags = 0, mask: number = S
   check(statxFn(dirfd, cpath(path), flags, mask >>> 0, STATX_BUF) as number, 'statx', path);
   return decodeStatx(STATX_BUF);
 }
+
+/** statx(2), or undefined if `path` does not exist (ENOENT, without building an error). */
+export function statxIfExists(dirfd: number, path: PathLike, flags = 0, mask: number = STATX.BASIC_STATS | STATX.BTIME): Statx | undefined {
+  if (checkUnless(statxFn(dirfd, cpath(path), flags, mask >>> 0, STATX_BUF) as number, ENOENT, 'statx', path) === undefined) return undefined;
+  return decodeStatx(STATX_BUF);
+}
+
+const ENOENT = 2;
 
 /**
  * The one `struct statx` every call fills (the kernel writes all 256 bytes) and decodeStatx

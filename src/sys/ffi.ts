@@ -83,6 +83,20 @@ export function check<T extends number | bigint>(ret: T, syscall: string, path?:
 }
 
 /**
+ * Like `check`, except that failing with `quiet` (a positive errno) returns
+ * undefined instead of throwing: for calls where that failure is an answer
+ * (ENOENT for a lookup), so no Error is built on that path.
+ */
+export function checkUnless<T extends number | bigint>(ret: T, quiet: number, syscall: string, path?: string | Buffer | null): T | undefined {
+  if (ret === -1 || ret === -1n) {
+    const errno = koffi.errno();
+    if (errno === quiet) return undefined;
+    throw sysError(syscall, path, errno);
+  }
+  return ret;
+}
+
+/**
  * A path argument for a `const char *` parameter. Strings are passed as is
  * (koffi encodes UTF-8 and adds the NUL); Buffers hold raw bytes (file names
  * need not be UTF-8) and get a NUL appended unless they already end in one.
