@@ -154,7 +154,12 @@ export class ShareCore {
   negative(): EntryOut {
     if (this.t.negative === 0) throw fuseError('ENOENT');
     // The same reply every time (encoders only read it): no allocation per failed lookup.
-    return (this.#negative ??= Object.freeze({ ...this.negative0(this.t.negative), attr: Object.freeze(this.negative0().attr) }));
+    if (!this.#negative) {
+      const n = this.negative0(this.t.negative);
+      Object.freeze(n.attr);
+      this.#negative = Object.freeze(n);
+    }
+    return this.#negative;
   }
 
   #negative: EntryOut | undefined;
@@ -229,9 +234,17 @@ export class ShareCore {
 
   /** lookup + hold + entry reply: the tail of every create-type op. */
   enter(parent: Node, name: Buffer): EntryOut {
-    const { node, st } = this.resolve(parent, name);
-    this.hold(node, parent, name);
-    return this.entry(node, st);
+    const e = this.enterIfExists(parent, name);
+    if (!e) throw fuseError('ENOENT');
+    return e;
+  }
+
+  /** `enter`, or undefined when the name does not exist (a lookup's answer, built without an error). */
+  enterIfExists(parent: Node, name: Buffer): EntryOut | undefined {
+    const r = this.resolveIfExists(parent, name);
+    if (!r) return undefined;
+    this.hold(r.node, parent, name);
+    return this.entry(r.node, r.st);
   }
 
   /** `/proc/self/fd/N` for a node: reopen and path-based calls on a held fd. */

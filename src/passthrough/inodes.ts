@@ -174,7 +174,8 @@ export class InodeTable {
    */
   fd(node: Node): number {
     if (node.pinnedFd !== undefined) return node.pinnedFd;
-    for (const fd of node.openFds) return fd;
+    const open = openFdOf(node);
+    if (open !== undefined) return open;
     const have = this.#lru.get(node);
     if (have !== undefined) {
       this.#lru.delete(node);
@@ -374,6 +375,12 @@ function sameFile(old: Node | undefined, st: Statx, handle: Buffer | undefined):
 
 function devKey(st: Statx): string {
   return `${st.dev_major}:${st.dev_minor}:${st.ino}`;
+}
+
+/** A real (not O_PATH) fd the node is open on through a handle, if any: f* calls (fgetxattr…) work on it. */
+export function openFdOf(node: Node): number | undefined {
+  for (const fd of node.openFds) return fd;
+  return undefined;
 }
 
 export function safeClose(fd: number): void {

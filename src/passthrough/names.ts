@@ -32,16 +32,12 @@ export function nameOps(c: ShareCore): NameOps {
       const p = table.get(parent);
       const name = c.name(rawName);
       c.checkAccess(ctx, p, 1);
-      let r;
       try {
-        r = c.resolveIfExists(p, name);
+        return c.enterIfExists(p, name) ?? c.negative();
       } catch (e) {
         if (isCode(e, 'ENOENT')) return c.negative(); // the fd-per-inode path, or a race
         throw e;
       }
-      if (!r) return c.negative();
-      c.hold(r.node, p, name);
-      return c.entry(r.node, r.st);
     },
 
     getattr(_ctx, id, fh) {

@@ -13,17 +13,11 @@ import { fuseError } from '../errors.ts';
 import type { LowLevelFs } from '../session/lowlevel.ts';
 import * as x from '../sys/xattr.ts';
 import type { ShareCore } from './core.ts';
-import type { Node } from './inodes.ts';
+import { openFdOf } from './inodes.ts';
 
 export const VERSION_XATTR = 'user.fusekit.version';
 
 type XattrOps = Pick<LowLevelFs, 'getxattr' | 'setxattr' | 'listxattr' | 'removexattr'>;
-
-/** A real (not O_PATH) fd the node is open on, if any: f*xattr calls work on it. */
-function openFd(node: Node): number | undefined {
-  for (const fd of node.openFds) return fd;
-  return undefined;
-}
 
 export function xattrOps(c: ShareCore): XattrOps {
   const { table } = c;
@@ -36,7 +30,7 @@ export function xattrOps(c: ShareCore): XattrOps {
       }
       // An open file's own fd skips resolving /proc/self/fd/N (the kernel asks for
       // security.capability on the first write and on every chown of an open file).
-      const open = openFd(node);
+      const open = openFdOf(node);
       if (open !== undefined) return c.caller.run(ctx, () => x.fgetxattr(open, name));
       const p = c.procPath(node);
       return c.caller.run(ctx, () => x.getxattr(p, name));

@@ -165,7 +165,13 @@ export function schedYield(): void {
 const getAffinityFn = libc.func('int sched_getaffinity(int pid, size_t size, void *mask)');
 const setAffinityFn = libc.func('int sched_setaffinity(int pid, size_t size, const void *mask)');
 /** cpu_set_t bytes: room for 1,024 CPUs, glibc's CPU_SETSIZE. */
-const CPUSET_BYTES = 128;
+export const CPUSET_BYTES = 128;
+
+/** Fill `mask` (CPUSET_BYTES long) as a cpu_set_t holding exactly `cpus`. */
+export function writeCpuSet(mask: Uint8Array, cpus: readonly number[]): void {
+  mask.fill(0);
+  for (const c of cpus) if (c >= 0 && c < CPUSET_BYTES * 8) mask[c >> 3]! |= 1 << (c & 7);
+}
 
 /** The CPUs the calling thread may run on (sched_getaffinity(0)), ascending. */
 export function threadAffinity(): number[] {
@@ -178,8 +184,8 @@ export function threadAffinity(): number[] {
 
 /** Restrict the calling thread to `cpus` (sched_setaffinity(0)); other threads keep theirs. */
 export function setThreadAffinity(cpus: readonly number[]): void {
-  const m = Buffer.alloc(CPUSET_BYTES);
-  for (const c of cpus) if (c >= 0 && c < CPUSET_BYTES * 8) m[c >> 3]! |= 1 << (c & 7);
+  const m = Buffer.allocUnsafe(CPUSET_BYTES);
+  writeCpuSet(m, cpus);
   check(setAffinityFn(0, CPUSET_BYTES, m) as number, 'sched_setaffinity');
 }
 

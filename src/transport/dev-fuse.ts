@@ -260,8 +260,9 @@ export class DevFuseTransport implements Transport {
     // the client from running: don't. Re-read now and then, since affinity can change.
     if ((++this.#frames & 4095) === 1) {
       // While steering, this thread's own CPUs are narrowed on purpose: count the process's.
-      const steering = this.#steer !== undefined && (this.#steer.check(), this.#steer.cpu !== -1);
-      this.#oneCpu = (steering ? this.#steer!.base.length : os.availableParallelism()) <= 1;
+      const steer = this.#steer;
+      steer?.check();
+      this.#oneCpu = (steer && steer.cpu !== -1 ? steer.base.length : os.availableParallelism()) <= 1;
     }
     if (this.#oneCpu) return;
     const now = performance.now();

@@ -41,17 +41,17 @@ export class MemoryTransport implements Transport {
   constructor(o: MemoryTransportOptions = {}) {
     this.maxFrameSize = o.maxFrameSize ?? (1 << 20) + 4096;
     const deliver = (iov: readonly Buffer[]): void => {
-        if (this.#closed) throw Object.assign(new Error('transport closed'), { code: 'ENODEV', errno: -19 });
-        const frame = Buffer.concat(iov);
-        if (frame.length < 16 || frame.readUInt32LE(0) !== frame.length) {
-          throw Object.assign(new Error('reply length does not match its header'), { code: 'EINVAL', errno: -22 });
-        }
-        const unique = frame.readBigUInt64LE(8);
-        const w = this.#waiting.get(unique);
-        if (!w) throw enoent(`reply to ${unique}`);
-        this.#waiting.delete(unique);
-        this.replies.push(frame);
-        w(frame);
+      if (this.#closed) throw Object.assign(new Error('transport closed'), { code: 'ENODEV', errno: -19 });
+      const frame = Buffer.concat(iov);
+      if (frame.length < 16 || frame.readUInt32LE(0) !== frame.length) {
+        throw Object.assign(new Error('reply length does not match its header'), { code: 'EINVAL', errno: -22 });
+      }
+      const unique = frame.readBigUInt64LE(8);
+      const w = this.#waiting.get(unique);
+      if (!w) throw enoent(`reply to ${unique}`);
+      this.#waiting.delete(unique);
+      this.replies.push(frame);
+      w(frame);
     };
     this.#channel = {
       id: 0,

@@ -37,7 +37,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { errnoCode } from '../sys/ffi.ts';
+import { CPUSET_BYTES, errnoCode, writeCpuSet } from '../sys/ffi.ts';
 import { reapplyV8Flags } from '../sys/v8-flags.ts';
 import type { SendFailure } from './transport.ts';
 
@@ -51,8 +51,6 @@ const READY = 5;
 /** Bumped when `affinity` holds a new CPU set for the thread. */
 const AFFINITY_GEN = 6;
 const CTRL_INTS = 8;
-/** cpu_set_t bytes (1,024 CPUs). */
-const CPUSET_BYTES = 128;
 /** STATE values. */
 const AWAKE = 0;
 const ASLEEP = 1;
@@ -118,7 +116,6 @@ export interface ReplyWriterOptions {
   slotSize?: number;
   log?: (line: string) => void;
 }
-
 
 export class ReplyWriter {
   readonly slots: number;
@@ -215,8 +212,7 @@ export class ReplyWriter {
    * through the ring; a sleeping thread, when it next wakes.
    */
   setAffinity(cpus: readonly number[]): void {
-    this.#affinity.fill(0);
-    for (const c of cpus) if (c >= 0 && c < CPUSET_BYTES * 8) this.#affinity[c >> 3]! |= 1 << (c & 7);
+    writeCpuSet(this.#affinity, cpus);
     Atomics.add(this.#ctrl, AFFINITY_GEN, 1);
   }
 
