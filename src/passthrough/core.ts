@@ -263,7 +263,7 @@ export class ShareCore {
     mode &= ~0o4000;
     if ((mode & 0o2010) === 0o2010) mode &= ~0o2000;
     if (mode === before) return;
-    sys.fchmodat(sys.AT.FDCWD, this.procPath(node), mode);
+    sys.fchmodFd(this.table.fd(node), mode);
     node.version++;
     if (node.dentry) this.selfChange(node.dentry.parent, node.dentry.name, 'a');
   }

@@ -59,11 +59,10 @@ export function nameOps(c: ShareCore): NameOps {
       const node = table.get(id);
       const h = (a.valid & Fattr.FH) !== 0 ? c.handles.get(a.fh) : undefined;
       const fd = h?.fd ?? table.fd(node);
-      const proc = `/proc/self/fd/${fd}`;
       if ((a.valid & Fattr.MODE) !== 0) {
         const mode = a.mode & 0o7777;
         if (node.type === S_IFLNK) throw fuseError('EOPNOTSUPP', 'symlinks have no mode');
-        const run = (): void => (h ? sys.fchmod(h.fd, mode) : sys.fchmodat(sys.AT.FDCWD, proc, mode));
+        const run = (): void => sys.fchmodFd(fd, mode);
         // The kernel clears suid/sgid after a write by sending a chmod as the writer, who
         // may not own the file: a pure privilege drop is done with the server's rights.
         // A root caller has them anyway, so only others need the current mode looked up.
@@ -82,7 +81,7 @@ export function nameOps(c: ShareCore): NameOps {
           sys.ftruncate(h.fd, a.size);
         } else {
           c.caller.run(ctx, () => {
-            const wfd = sys.openat(sys.AT.FDCWD, proc, sys.O.WRONLY | sys.O.CLOEXEC | sys.O.NONBLOCK);
+            const wfd = sys.openat(sys.AT.FDCWD, `/proc/self/fd/${fd}`, sys.O.WRONLY | sys.O.CLOEXEC | sys.O.NONBLOCK);
             try {
               sys.ftruncate(wfd, a.size);
             } finally {

@@ -62,10 +62,9 @@ export function iovLength(iov: readonly Buffer[]): number {
  */
 export function encodeReply(unique: Unique, payload: Buffer | readonly Buffer[] = []): Buffer[] {
   const pieces = Buffer.isBuffer(payload) ? [payload] : payload;
-  const h = Buffer.allocUnsafe(Size.OUT_HEADER);
-  h.writeUInt32LE(Size.OUT_HEADER + iovLength(pieces), 0);
-  h.writeInt32LE(0, 4);
-  writeU64b(h, 8, unique);
+  const h = header(Size.OUT_HEADER + iovLength(pieces), 0, unique);
+  if (pieces.length === 0) return [h];
+  if (pieces.length === 1) return [h, pieces[0]!];
   return [h, ...pieces];
 }
 
@@ -77,77 +76,170 @@ export function encodeError(unique: Unique, errno: number): Buffer {
   if (!Number.isInteger(errno) || errno <= 0 || errno >= 1000) {
     throw new RangeError(`errno must be in 1..999, got ${errno}`);
   }
-  const h = Buffer.allocUnsafe(Size.OUT_HEADER);
-  h.writeUInt32LE(Size.OUT_HEADER, 0);
-  h.writeInt32LE(-errno, 4);
-  writeU64b(h, 8, unique);
+  return header(Size.OUT_HEADER, -errno, unique);
+}
+
+/** A fuse_out_header {u32 len; s32 error; u64 unique}. */
+function header(len: number, error: number, unique: Unique): Buffer {
+  const h = wordBuffer(Size.OUT_HEADER);
+  const i = wordAt(h, 0, Size.OUT_HEADER);
+  const w = view;
+  w[i] = len;
+  w[i + 1] = error;
+  putU64b(w, i + 2, unique);
   return h;
+}
+
+// ── Word writes ──────────────────────────────────────────────────────────────
+//
+// The structs every metadata reply carries (fuse_attr, fuse_entry_out, fuse_open_out) are
+// written as 32-bit words through a Uint32Array over the buffer's ArrayBuffer. Sixteen
+// Buffer#writeUInt32LE calls, each validating its arguments, cost three times as much as the
+// rest of encoding an attribute reply. The view is cached per ArrayBuffer: small Buffers share
+// Node's 8 KiB allocation pool, so consecutive replies hit the same one. A struct bound for an
+// offset that is not 4-byte aligned (only possible in a caller's buffer) is built in a scratch
+// buffer and copied. Little-endian
+// hosts only, like every architecture this package has syscall numbers for.
+
+let viewOf: ArrayBufferLike | undefined;
+let view: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+/**
+ * The word index of `b[off]` in the cached Uint32Array `view`, or −1 when that is not 4-byte
+ * aligned. A struct of `size` bytes at `off` that does not fit in `b` is a RangeError.
+ */
+function wordAt(b: Buffer, off: number, size: number): number {
+  if (!(off >= 0 && off + size <= b.length)) throw new RangeError(`${size} bytes at offset ${off} do not fit in a buffer of ${b.length}`);
+  const at = b.byteOffset + off;
+  if ((at & 3) !== 0) return -1;
+  const ab = b.buffer;
+  if (ab !== viewOf) {
+    viewOf = ab;
+    view = new Uint32Array(ab, 0, ab.byteLength >>> 2);
+  }
+  return at >>> 2;
+}
+
+/**
+ * A buffer for a struct we write in words. Node's pool hands out 8-byte aligned slices;
+ * should one ever not be, the buffer gets its own (aligned) memory instead.
+ */
+function wordBuffer(size: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  return (b.byteOffset & 3) === 0 ? b : Buffer.allocUnsafeSlow(size);
+}
+
+/** Scratch space for a struct bound for an unaligned offset: built aligned here, then copied. */
+const SCRATCH = Buffer.allocUnsafeSlow(Size.ENTRY_OUT);
+
+/** u64 from a non-negative Number at word `i` (negatives write 0, as writeU64n). */
+function putU64n(w: Uint32Array<ArrayBufferLike>, i: number, n: number): void {
+  const v = n < 0 ? 0 : n;
+  w[i] = v % TWO32;
+  w[i + 1] = Math.floor(v / TWO32);
+}
+
+function putU64b(w: Uint32Array<ArrayBufferLike>, i: number, v: bigint): void {
+  if (v >= 0n && v <= SAFE) putU64n(w, i, Number(v));
+  else {
+    w[i] = Number(v & 0xffffffffn);
+    w[i + 1] = Number((v >> 32n) & 0xffffffffn);
+  }
+}
+
+/** s64 from a Number (two's complement halves; the store takes each modulo 2^32). */
+function putS64n(w: Uint32Array<ArrayBufferLike>, i: number, n: number): void {
+  const t = Math.trunc(n);
+  const hi = Math.floor(t / TWO32);
+  w[i] = t - hi * TWO32;
+  w[i + 1] = hi;
+}
+
+function putAttr(w: Uint32Array<ArrayBufferLike>, i: number, a: Attr): void {
+  putU64b(w, i, a.ino);
+  putU64n(w, i + 2, a.size);
+  putU64n(w, i + 4, a.blocks);
+  putS64n(w, i + 6, a.atime);
+  putS64n(w, i + 8, a.mtime);
+  putS64n(w, i + 10, a.ctime);
+  w[i + 12] = a.atimensec;
+  w[i + 13] = a.mtimensec;
+  w[i + 14] = a.ctimensec;
+  w[i + 15] = a.mode;
+  w[i + 16] = a.nlink;
+  w[i + 17] = a.uid;
+  w[i + 18] = a.gid;
+  w[i + 19] = a.rdev;
+  w[i + 20] = a.blksize;
+  w[i + 21] = a.flags;
 }
 
 /** fuse_attr into `b` at `off` (88 bytes). */
 export function writeAttr(b: Buffer, off: number, a: Attr): void {
-  writeU64b(b, off, a.ino);
-  writeU64n(b, off + 8, a.size);
-  writeU64n(b, off + 16, a.blocks);
-  writeS64n(b, off + 24, a.atime);
-  writeS64n(b, off + 32, a.mtime);
-  writeS64n(b, off + 40, a.ctime);
-  b.writeUInt32LE(a.atimensec >>> 0, off + 48);
-  b.writeUInt32LE(a.mtimensec >>> 0, off + 52);
-  b.writeUInt32LE(a.ctimensec >>> 0, off + 56);
-  b.writeUInt32LE(a.mode >>> 0, off + 60);
-  b.writeUInt32LE(a.nlink >>> 0, off + 64);
-  b.writeUInt32LE(a.uid >>> 0, off + 68);
-  b.writeUInt32LE(a.gid >>> 0, off + 72);
-  b.writeUInt32LE(a.rdev >>> 0, off + 76);
-  b.writeUInt32LE(a.blksize >>> 0, off + 80);
-  b.writeUInt32LE(a.flags >>> 0, off + 84);
+  const i = wordAt(b, off, Size.ATTR);
+  if (i >= 0) return putAttr(view, i, a);
+  const j = wordAt(SCRATCH, 0, Size.ATTR); // before reading `view`: this call may replace it
+  putAttr(view, j, a);
+  SCRATCH.copy(b, off, 0, Size.ATTR);
+}
+
+function putEntryOut(w: Uint32Array<ArrayBufferLike>, i: number, e: EntryOut): void {
+  putU64b(w, i, e.nodeid);
+  putU64b(w, i + 2, e.generation);
+  putU64n(w, i + 4, e.entryValid);
+  putU64n(w, i + 6, e.attrValid);
+  w[i + 8] = e.entryValidNsec;
+  w[i + 9] = e.attrValidNsec;
+  putAttr(w, i + 10, e.attr);
 }
 
 /** fuse_entry_out into `b` at `off` (128 bytes). */
 export function writeEntryOut(b: Buffer, off: number, e: EntryOut): void {
-  writeU64b(b, off, e.nodeid);
-  writeU64b(b, off + 8, e.generation);
-  writeU64n(b, off + 16, e.entryValid);
-  writeU64n(b, off + 24, e.attrValid);
-  b.writeUInt32LE(e.entryValidNsec >>> 0, off + 32);
-  b.writeUInt32LE(e.attrValidNsec >>> 0, off + 36);
-  writeAttr(b, off + 40, e.attr);
+  const i = wordAt(b, off, Size.ENTRY_OUT);
+  if (i >= 0) return putEntryOut(view, i, e);
+  const j = wordAt(SCRATCH, 0, Size.ENTRY_OUT); // before reading `view`: this call may replace it
+  putEntryOut(view, j, e);
+  SCRATCH.copy(b, off, 0, Size.ENTRY_OUT);
 }
 
 /** **Used by:** LOOKUP, MKNOD, MKDIR, SYMLINK, LINK. */
 export function encodeEntryOut(e: EntryOut): Buffer {
-  const b = Buffer.allocUnsafe(Size.ENTRY_OUT);
+  const b = wordBuffer(Size.ENTRY_OUT);
   writeEntryOut(b, 0, e);
   return b;
 }
 
 /** **Used by:** GETATTR, SETATTR. */
 export function encodeAttrOut(a: AttrOut): Buffer {
-  const b = Buffer.allocUnsafe(Size.ATTR_OUT);
-  writeU64n(b, 0, a.attrValid);
-  b.writeUInt32LE(a.attrValidNsec >>> 0, 8);
-  b.writeUInt32LE(0, 12);
-  writeAttr(b, 16, a.attr);
+  const b = wordBuffer(Size.ATTR_OUT);
+  const i = wordAt(b, 0, Size.ATTR_OUT);
+  const w = view;
+  putU64n(w, i, a.attrValid);
+  w[i + 2] = a.attrValidNsec;
+  w[i + 3] = 0;
+  putAttr(w, i + 4, a.attr);
   return b;
 }
 
+/** fuse_open_out at an aligned `off` of a wordBuffer. */
 function writeOpenOut(b: Buffer, off: number, o: OpenOut): void {
-  writeU64b(b, off, o.fh);
-  b.writeUInt32LE(o.openFlags >>> 0, off + 8);
-  b.writeInt32LE(o.backingId | 0, off + 12);
+  const i = wordAt(b, off, Size.OPEN_OUT);
+  const w = view;
+  putU64b(w, i, o.fh);
+  w[i + 2] = o.openFlags;
+  w[i + 3] = o.backingId;
 }
 
 /** **Used by:** OPEN, OPENDIR. */
 export function encodeOpenOut(o: OpenOut): Buffer {
-  const b = Buffer.allocUnsafe(Size.OPEN_OUT);
+  const b = wordBuffer(Size.OPEN_OUT);
   writeOpenOut(b, 0, o);
   return b;
 }
 
 /** fuse_entry_out + fuse_open_out. **Used by:** CREATE, TMPFILE. */
 export function encodeCreateOut(c: CreateOut): Buffer {
-  const b = Buffer.allocUnsafe(Size.ENTRY_OUT + Size.OPEN_OUT);
+  const b = wordBuffer(Size.ENTRY_OUT + Size.OPEN_OUT);
   writeEntryOut(b, 0, c.entry);
   writeOpenOut(b, Size.ENTRY_OUT, c.open);
   return b;

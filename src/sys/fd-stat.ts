@@ -71,41 +71,59 @@ export interface Statx {
 
 const statxFn = libc.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)');
 
-function ts(b: Buffer, off: number): StatxTimestamp {
-  return { sec: Number(b.readBigInt64LE(off)), nsec: b.readUInt32LE(off + 8) };
+const TWO32 = 4294967296;
+
+/** A u64 from its 32-bit halves: a Number (sizes and block counts stay below 2^53). */
+function u64n(lo: number, hi: number): number {
+  return hi * TWO32 + lo;
 }
 
-/** Decode a 256-byte `struct statx`. */
+/** A u64 from its halves as a bigint; zero (most attribute words) allocates nothing. */
+function u64b(lo: number, hi: number): bigint {
+  if (hi === 0) return lo === 0 ? 0n : BigInt(lo);
+  return hi < 0x200000 ? BigInt(hi * TWO32 + lo) : (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/**
+ * Decode a 256-byte `struct statx`. Read through 32-bit views when the buffer is
+ * 4-byte aligned (every buffer this module fills is): Buffer's read methods and
+ * their bigints cost more than the statx call itself. Little-endian hosts only
+ * (x86_64 and arm64, the architectures ffi.ts has syscall numbers for).
+ */
 export function decodeStatx(b: Buffer): Statx {
+  if ((b.byteOffset & 3) !== 0 || b.length < 256) return decodeStatx(Buffer.from(b.subarray(0, 256)));
+  const u = b === STATX_BUF ? STATX_U32 : new Uint32Array(b.buffer, b.byteOffset, 64);
+  const i = b === STATX_BUF ? STATX_I32 : new Int32Array(b.buffer, b.byteOffset, 64);
   return {
-    mask: b.readUInt32LE(0),
-    blksize: b.readUInt32LE(4),
-    attributes: b.readBigUInt64LE(8),
-    nlink: b.readUInt32LE(16),
-    uid: b.readUInt32LE(20),
-    gid: b.readUInt32LE(24),
-    mode: b.readUInt16LE(28),
-    ino: b.readBigUInt64LE(32),
-    size: Number(b.readBigUInt64LE(40)),
-    blocks: Number(b.readBigUInt64LE(48)),
-    attributes_mask: b.readBigUInt64LE(56),
-    atime: ts(b, 64),
-    btime: ts(b, 80),
-    ctime: ts(b, 96),
-    mtime: ts(b, 112),
-    rdev_major: b.readUInt32LE(128),
-    rdev_minor: b.readUInt32LE(132),
-    dev_major: b.readUInt32LE(136),
-    dev_minor: b.readUInt32LE(140),
-    mnt_id: b.readBigUInt64LE(144),
-    dio_mem_align: b.readUInt32LE(152),
-    dio_offset_align: b.readUInt32LE(156),
-    subvol: b.readBigUInt64LE(160),
-    atomic_write_unit_min: b.readUInt32LE(168),
-    atomic_write_unit_max: b.readUInt32LE(172),
-    atomic_write_segments_max: b.readUInt32LE(176),
-    dio_read_offset_align: b.readUInt32LE(180),
-    atomic_write_unit_max_opt: b.readUInt32LE(184),
+    mask: u[0]!,
+    blksize: u[1]!,
+    attributes: u64b(u[2]!, u[3]!),
+    nlink: u[4]!,
+    uid: u[5]!,
+    gid: u[6]!,
+    mode: u[7]! & 0xffff,
+    ino: u64b(u[8]!, u[9]!),
+    size: u64n(u[10]!, u[11]!),
+    blocks: u64n(u[12]!, u[13]!),
+    attributes_mask: u64b(u[14]!, u[15]!),
+    // struct statx_timestamp { s64 tv_sec; u32 tv_nsec; s32 __reserved }
+    atime: { sec: i[17]! * TWO32 + u[16]!, nsec: u[18]! },
+    btime: { sec: i[21]! * TWO32 + u[20]!, nsec: u[22]! },
+    ctime: { sec: i[25]! * TWO32 + u[24]!, nsec: u[26]! },
+    mtime: { sec: i[29]! * TWO32 + u[28]!, nsec: u[30]! },
+    rdev_major: u[32]!,
+    rdev_minor: u[33]!,
+    dev_major: u[34]!,
+    dev_minor: u[35]!,
+    mnt_id: u64b(u[36]!, u[37]!),
+    dio_mem_align: u[38]!,
+    dio_offset_align: u[39]!,
+    subvol: u64b(u[40]!, u[41]!),
+    atomic_write_unit_min: u[42]!,
+    atomic_write_unit_max: u[43]!,
+    atomic_write_segments_max: u[44]!,
+    dio_read_offset_align: u[45]!,
+    atomic_write_unit_max_opt: u[46]!,
   };
 }
 
@@ -133,6 +151,8 @@ const ENOENT = 2;
  * calls are synchronous on this thread, so the buffer is never in use twice at once.
  */
 const STATX_BUF = Buffer.allocUnsafeSlow(256);
+const STATX_U32 = new Uint32Array(STATX_BUF.buffer, STATX_BUF.byteOffset, 64);
+const STATX_I32 = new Int32Array(STATX_BUF.buffer, STATX_BUF.byteOffset, 64);
 
 /** What statvfs reports, in the shape of `fuse_kstatfs`. */
 export interface StatVfs {

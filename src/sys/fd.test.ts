@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  AT, O, RENAME, RESOLVE, STATX, fchmod, fchmodat, fchownat, linkat, mkdirat, mknodat, nameToHandleAt,
+  AT, O, RENAME, RESOLVE, STATX, decodeStatx, fchmod, fchmodFd, fchmodat, fchownat, linkat, mkdirat, mknodat, nameToHandleAt,
   openByHandleAt, openat, openat2, readlinkat, renameat2, statx, symlinkat, unlinkat, utimensat,
 } from './fd.ts';
 import { tmp, withFd } from '../../test/helpers/tmp.ts';
@@ -82,6 +82,49 @@ test('statx fields match fs.statSync', (t) => {
   assert.throws(() => statx(AT.FDCWD, path.join(root, 'nope')), { code: 'ENOENT', syscall: 'statx' });
 });
 
+test('decodeStatx: an unaligned copy decodes the same; negative times and 64-bit fields', () => {
+  const b = Buffer.alloc(256);
+  b.writeUInt32LE(0x17ff, 0);
+  b.writeUInt32LE(4096, 4);
+  b.writeBigUInt64LE(0x0000_0010_0000_0020n, 8); // attributes
+  b.writeUInt16LE(0o100644, 28);
+  b.writeUInt16LE(0xffff, 30); // the spare after mode is not part of it
+  b.writeBigUInt64LE(0xfedc_ba98_7654_3210n, 32); // ino above 2^53
+  b.writeBigUInt64LE(5n * 2n ** 40n + 7n, 40); // size above 2^32
+  b.writeBigInt64LE(-2n, 64); // atime before the epoch
+  b.writeUInt32LE(999_999_999, 72);
+  b.writeBigInt64LE(2n ** 33n + 1n, 112); // mtime past 2106
+  b.writeBigUInt64LE(123n, 144); // mnt_id
+  const a = decodeStatx(b);
+  const shifted = Buffer.alloc(260);
+  b.copy(shifted, 1);
+  const u = decodeStatx(shifted.subarray(1, 257));
+  assert.deepEqual(u, a);
+  assert.equal(a.mode, 0o100644);
+  assert.equal(a.attributes, 0x0000_0010_0000_0020n);
+  assert.equal(a.ino, 0xfedc_ba98_7654_3210n);
+  assert.equal(a.size, 5 * 2 ** 40 + 7);
+  assert.deepEqual(a.atime, { sec: -2, nsec: 999_999_999 });
+  assert.equal(a.mtime.sec, 2 ** 33 + 1);
+  assert.equal(a.mnt_id, 123n);
+  assert.equal(a.subvol, 0n);
+});
+
+test('fchmodFd changes the mode through an O_PATH fd, and fails like chmod', (t) => {
+  const root = tmp(t);
+  const f = path.join(root, 'f');
+  fs.writeFileSync(f, '');
+  withFd(openat(AT.FDCWD, f, O.PATH | O.CLOEXEC), (fd) => {
+    fchmodFd(fd, 0o4751);
+    assert.equal(fs.statSync(f).mode & 0o7777, 0o4751);
+  });
+  fs.symlinkSync('f', path.join(root, 'l'));
+  withFd(openat(AT.FDCWD, path.join(root, 'l'), O.PATH | O.NOFOLLOW | O.CLOEXEC), (fd) => {
+    assert.throws(() => fchmodFd(fd, 0o600), (e: NodeJS.ErrnoException) => e.code === 'ENOTSUP' || e.code === 'EOPNOTSUPP');
+  });
+  assert.equal(fs.statSync(f).mode & 0o7777, 0o4751, 'the symlink target is untouched');
+});
+
 test('renameat2 NOREPLACE refuses to overwrite, EXCHANGE swaps', (t) => {
   const root = tmp(t);
   fs.writeFileSync(path.join(root, 'a'), 'A');
@@ -116,6 +159,13 @@ test('utimensat: explicit, OMIT and NOW', (t) => {
     s = fs.statSync(f, { bigint: true });
     assert.equal(s.atimeNs, 3000_000_000_000n, 'OMIT leaves atime alone');
     assert.ok(s.mtimeNs > before, 'NOW sets the current time');
+  });
+  // Before the epoch, and past 2038 (both halves of tv_sec).
+  withFd(openat(AT.FDCWD, root, O.PATH | O.DIRECTORY | O.CLOEXEC), (d) => {
+    utimensat(d, 'f', { sec: -1, nsec: 500 }, { sec: 2 ** 32 + 5, nsec: 7 });
+    const s = fs.statSync(f, { bigint: true });
+    assert.equal(s.atimeNs, -1_000_000_000n + 500n);
+    assert.equal(s.mtimeNs, (2n ** 32n + 5n) * 1_000_000_000n + 7n);
   });
   // path null: the fd itself (futimens).
   withFd(openat(AT.FDCWD, f, O.RDWR | O.CLOEXEC), (fd) => utimensat(fd, null, { sec: 7, nsec: 0 }, { sec: 8, nsec: 0 }));

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AT, O, close, openat } from './fd.ts';
 import {
-  XATTR, fgetxattr, flistxattr, flistxattrRaw, fremovexattr, fsetxattr, getxattr, lgetxattr, listxattr, llistxattr,
+  XATTR, fgetxattr, fgetxattrIfExists, flistxattr, flistxattrRaw, fremovexattr, fsetxattr, getxattr, getxattrIfExists, lgetxattr, listxattr, llistxattr,
   lremovexattr, lsetxattr, removexattr, setxattr,
 } from './xattr.ts';
 import { tmp } from '../../test/helpers/tmp.ts';
@@ -16,12 +16,17 @@ test('f*xattr round trip on an fd (user.*)', (t) => {
   try {
     assert.deepEqual(flistxattr(fd).filter((n) => n.startsWith('user.')), []);
     assert.throws(() => fgetxattr(fd, 'user.none'), { code: 'ENODATA', syscall: 'fgetxattr' });
+    assert.equal(fgetxattrIfExists(fd, 'user.none'), undefined);
+    assert.equal(getxattrIfExists(`/proc/self/fd/${fd}`, 'user.none'), undefined);
+    assert.throws(() => fgetxattrIfExists(fd, 'bogus.ns'), { code: 'ENOTSUP' }, 'other errors still throw');
     const big = Buffer.alloc(3000, 0xab);
     fsetxattr(fd, 'user.a', Buffer.from('alpha'));
     fsetxattr(fd, 'user.big', big);
     fsetxattr(fd, 'user.empty', Buffer.alloc(0));
     assert.deepEqual(fgetxattr(fd, 'user.a'), Buffer.from('alpha'));
     assert.deepEqual(fgetxattr(fd, 'user.big'), big);
+    assert.deepEqual(fgetxattrIfExists(fd, 'user.big'), big);
+    assert.deepEqual(getxattrIfExists(`/proc/self/fd/${fd}`, 'user.a'), Buffer.from('alpha'));
     assert.equal(fgetxattr(fd, 'user.empty').length, 0);
     assert.throws(() => fsetxattr(fd, 'user.a', Buffer.from('x'), XATTR.CREATE), { code: 'EEXIST' });
     assert.throws(() => fsetxattr(fd, 'user.b', Buffer.from('x'), XATTR.REPLACE), { code: 'ENODATA' });

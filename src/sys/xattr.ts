@@ -10,7 +10,7 @@
  * (`user.`, `trusted.`, `security.`, `system.`). Reads probe the size first
  * and retry if the value grew in between (ERANGE).
  */
-import { check, cpath, libc, sysError, type PathLike } from './ffi.ts';
+import { check, checkUnless, cpath, libc, sysError, type PathLike } from './ffi.ts';
 
 /** setxattr flags. */
 export const XATTR = {
@@ -35,16 +35,26 @@ const lremovexattrFn = libc.func('int lremovexattr(const char *path, const char 
 
 /** Probe-then-read loop shared by get and list: `call(buf, size)` returns bytes or −1. */
 function readSized(call: (buf: Buffer | null, size: number) => number, syscall: string, path?: PathLike): Buffer {
+  return readSizedUnless(call, 0, syscall, path)!;
+}
+
+/** `readSized`, but failing with `quiet` (ENODATA: no such attribute) returns undefined, building no error. */
+function readSizedUnless(call: (buf: Buffer | null, size: number) => number, quiet: number, syscall: string, path?: PathLike): Buffer | undefined {
   for (let attempt = 0; ; attempt++) {
-    const size = check(call(null, 0), syscall, path);
+    const size = quiet === 0 ? check(call(null, 0), syscall, path) : checkUnless(call(null, 0), quiet, syscall, path);
+    if (size === undefined) return undefined;
     if (size === 0) return Buffer.alloc(0);
     const buf = Buffer.allocUnsafe(size);
     const n = call(buf, size);
     if (n >= 0) return buf.subarray(0, n);
     const err = sysError(syscall, path);
+    if (quiet !== 0 && -err.errno === quiet) return undefined; // removed between the two calls
     if (err.code !== 'ERANGE' || attempt >= 16) throw err;
   }
 }
+
+/** ENODATA: the attribute does not exist. */
+const ENODATA = 61;
 
 /** Split a NUL-separated name list. */
 export function parseXattrList(list: Buffer): string[] {
@@ -62,6 +72,15 @@ export function parseXattrList(list: Buffer): string[] {
 /** fgetxattr(2): the value of `name` (ENODATA if absent). */
 export function fgetxattr(fd: number, name: string): Buffer {
   return readSized((b, n) => fgetxattrFn(fd, name, b, n) as number, 'fgetxattr', name);
+}
+
+/**
+ * fgetxattr(2), or undefined when the file has no attribute `name`. The common answer
+ * (the kernel asks for security.capability before a file's first write and at every
+ * chown) then costs no error object.
+ */
+export function fgetxattrIfExists(fd: number, name: string): Buffer | undefined {
+  return readSizedUnless((b, n) => fgetxattrFn(fd, name, b, n) as number, ENODATA, 'fgetxattr', name);
 }
 
 /** fsetxattr(2) with XATTR.CREATE / XATTR.REPLACE (0 = either). */
@@ -88,6 +107,12 @@ export function fremovexattr(fd: number, name: string): void {
 export function getxattr(path: PathLike, name: string): Buffer {
   const p = cpath(path);
   return readSized((b, n) => getxattrFn(p, name, b, n) as number, 'getxattr', path);
+}
+
+/** getxattr(2), or undefined when there is no attribute `name` (see fgetxattrIfExists). */
+export function getxattrIfExists(path: PathLike, name: string): Buffer | undefined {
+  const p = cpath(path);
+  return readSizedUnless((b, n) => getxattrFn(p, name, b, n) as number, ENODATA, 'getxattr', path);
 }
 
 /** lgetxattr(2): like getxattr, on a final symlink itself. */
