@@ -43,7 +43,9 @@ export class ShareCore {
   passthroughActive = false;
   /** Hook for the watcher: a node became held (watch it) or a name changed through us (suppress the echo). */
   onHeld: (n: Node) => void = () => {};
-  selfChange: (parent: NodeId, name: Buffer | string, kind: 'n' | 'a' | 'm') => void = () => {};
+  selfChange: (parent: NodeId, name: Buffer | string, kind: 'n') => void = () => {};
+  /** Hook for the watcher: `node`'s attributes ('a') or data ('m') changed through us (suppress the echo). */
+  selfNode: (node: Node, kind: 'a' | 'm') => void = () => {};
 
   constructor(o: ShareOptions, onRemove: (n: Node) => void) {
     this.o = o;
@@ -265,7 +267,7 @@ export class ShareCore {
     if (mode === before) return;
     sys.fchmodFd(this.table.fd(node), mode);
     node.version++;
-    if (node.dentry) this.selfChange(node.dentry.parent, node.dentry.name, 'a');
+    this.selfNode(node, 'a');
   }
 
   /** Own permission check (only when the mount runs without default_permissions). */

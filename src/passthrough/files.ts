@@ -229,7 +229,7 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
       if ((info.writeFlags & WriteFlag.KILL_SUIDGID) !== 0) c.killPriv(h.node);
       const n = await writeAsync(h.fd, data, offset);
       h.node.version++;
-      if (h.node.dentry) c.selfChange(h.node.dentry.parent, h.node.dentry.name, 'm');
+      c.selfNode(h.node, 'm');
       void id;
       return n;
     },
@@ -246,7 +246,7 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
       locks.closeOwner(id, owner);
       h.node.openFds.delete(h.fd);
       // The close makes IN_CLOSE_WRITE (and passthrough writes IN_MODIFY): ours, not news.
-      if ((h.flags & ACCMODE) !== sys.O.RDONLY && h.node.dentry) c.selfChange(h.node.dentry.parent, h.node.dentry.name, 'm');
+      if ((h.flags & ACCMODE) !== sys.O.RDONLY) c.selfNode(h.node, 'm');
       safeClose(h.fd);
       if (h.passthrough) dropBacking(h.node);
       table.dropIfUnused(h.node);

@@ -60,6 +60,12 @@ export interface Node {
   backing?: Backing;
   /** Found by name (statx + name_to_handle_at): check identity on the first reopen. */
   verify?: boolean;
+  /**
+   * Until when (performance.now() ms) host attribute / data events on this node are echoes of
+   * changes made through the mount (set by the watcher's selfNode; 0: none).
+   */
+  echoAttr: number;
+  echoData: number;
 }
 
 export interface TableOptions {
@@ -319,6 +325,8 @@ export class InodeTable {
       version: 1n,
       sig: attrSig(st),
       cacheVersion: 0n,
+      echoAttr: 0,
+      echoData: 0,
     };
   }
 

@@ -97,7 +97,7 @@ export function nameOps(c: ShareCore): NameOps {
         c.caller.run(ctx, () => sys.utimensat(fd, '', at, mt, sys.AT.EMPTY_PATH));
       }
       if ((a.valid & Fattr.KILL_SUIDGID) !== 0) c.killPriv(node);
-      if (node.dentry) c.selfChange(node.dentry.parent, node.dentry.name, 'a');
+      c.selfNode(node, 'a');
       const st = h ? sys.statx(h.fd, '', NOFOLLOW_EMPTY, STAT_MASK) : c.stat(node);
       c.observe(node, st);
       return { attrValid: c.t.attr, attrValidNsec: 0, attr: c.attr(node, st) };
@@ -134,12 +134,14 @@ export function nameOps(c: ShareCore): NameOps {
       const p = table.get(parent);
       const name = c.name(rawName);
       c.selfChange(parent, name, 'n');
-      c.selfChange(parent, name, 'a'); // the nlink change is reported as IN_ATTRIB on the name
-      // The node lives on (kernel references); its nlink changed.
+      // The node lives on (kernel references); its nlink changed, which the host reports as
+      // IN_ATTRIB on the name. A name the kernel holds no node for needs no mark: the watcher
+      // finds nothing to invalidate for it.
       const kid = p.kids?.get(name.toString('latin1'));
+      const k = kid !== undefined ? table.find(kid) : undefined;
+      if (k) c.selfNode(k, 'a');
       const pfd = table.fd(p);
       c.caller.run(ctx, () => sys.unlinkat(pfd, name, 0));
-      const k = kid !== undefined ? table.find(kid) : undefined;
       if (k) k.version++;
     },
 
@@ -168,7 +170,7 @@ export function nameOps(c: ShareCore): NameOps {
       const p = table.get(newparent);
       const name = c.name(rawName);
       c.selfChange(newparent, name, 'n');
-      if (node.dentry) c.selfChange(node.dentry.parent, node.dentry.name, 'a');
+      c.selfNode(node, 'a');
       const src = c.procPath(node);
       const pfd = table.fd(p);
       // Link through the magic link: works without CAP_DAC_READ_SEARCH, and the host applies

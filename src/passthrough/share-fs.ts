@@ -28,7 +28,8 @@ export function shareFs(o: ShareOptions): ShareFs {
   if (o.watch) {
     watcher = new Watcher(core);
     core.onHeld = (n) => watcher!.watch(n);
-    core.selfChange = (p, name, kind) => watcher!.self(p, name, kind);
+    core.selfChange = (p, name) => watcher!.self(p, name);
+    core.selfNode = (n, kind) => watcher!.selfNode(n, kind);
   }
   const locks = new Locks(core);
 

@@ -54,7 +54,7 @@ export function xattrOps(c: ShareCore): XattrOps {
       const p = c.procPath(node);
       c.caller.run(ctx, () => x.setxattr(p, name, value, flags));
       node.version++;
-      if (node.dentry) c.selfChange(node.dentry.parent, node.dentry.name, 'a');
+      c.selfNode(node, 'a');
     },
 
     listxattr(ctx, id) {
@@ -69,7 +69,7 @@ export function xattrOps(c: ShareCore): XattrOps {
       const p = c.procPath(node);
       c.caller.run(ctx, () => x.removexattr(p, name));
       node.version++;
-      if (node.dentry) c.selfChange(node.dentry.parent, node.dentry.name, 'a');
+      c.selfNode(node, 'a');
     },
   };
 }
