@@ -169,10 +169,6 @@ export class Watcher {
     let kid: Node | undefined;
     const kidId = dir.kids?.get(key);
     if (kidId !== undefined) kid = table.find(kidId);
-    if (kid && (attr ? kid.echoAttr : kid.echoData) >= performance.now()) {
-      this.stats.echoes++;
-      return;
-    }
     if (!kid) {
       try {
         kid = this.#c.resolve(dir, ev.name).node;
@@ -183,6 +179,10 @@ export class Watcher {
       } catch {
         return;
       }
+    }
+    if ((attr ? kid.echoAttr : kid.echoData) >= performance.now()) {
+      this.stats.echoes++;
+      return;
     }
     kid.version++;
     // Data events for a file open through the mount are (almost always) our own writes, or the
