@@ -43,7 +43,7 @@ export class ShareCore {
   passthroughActive = false;
   /** Hook for the watcher: a node became held (watch it) or a name changed through us (suppress the echo). */
   onHeld: (n: Node) => void = () => {};
-  selfChange: (parent: NodeId, name: Buffer | string, kind: 'n') => void = () => {};
+  selfChange: (parent: NodeId, name: Buffer | string) => void = () => {};
   /** Hook for the watcher: `node`'s attributes ('a') or data ('m') changed through us (suppress the echo). */
   selfNode: (node: Node, kind: 'a' | 'm') => void = () => {};
 

@@ -165,7 +165,7 @@ export function fileOps(c: ShareCore, locks: Locks): FileOps {
       const p = table.get(parent);
       const name = c.name(rawName);
       c.checkAccess(ctx, p, 3);
-      c.selfChange(parent, name, 'n');
+      c.selfChange(parent, name);
       const pfd = table.fd(p);
       // O_EXCL makes the file new, and a new file's open is not permission-checked: open it
       // read-write, so kernel passthrough can use this fd as the backing file instead of

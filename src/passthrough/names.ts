@@ -113,7 +113,7 @@ export function nameOps(c: ShareCore): NameOps {
       c.writable();
       const p = table.get(parent);
       const name = c.name(rawName);
-      c.selfChange(parent, name, 'n');
+      c.selfChange(parent, name);
       const pfd = table.fd(p); // as the server: reopening by handle needs CAP_DAC_READ_SEARCH
       c.caller.run(ctx, () => sys.mknodat(pfd, name, mode, decodeDevToMakedev(rdev)), umask);
       return c.enter(p, name);
@@ -123,7 +123,7 @@ export function nameOps(c: ShareCore): NameOps {
       c.writable();
       const p = table.get(parent);
       const name = c.name(rawName);
-      c.selfChange(parent, name, 'n');
+      c.selfChange(parent, name);
       const pfd = table.fd(p);
       c.caller.run(ctx, () => sys.mkdirat(pfd, name, mode & 0o7777), umask);
       return c.enter(p, name);
@@ -133,7 +133,7 @@ export function nameOps(c: ShareCore): NameOps {
       c.writable();
       const p = table.get(parent);
       const name = c.name(rawName);
-      c.selfChange(parent, name, 'n');
+      c.selfChange(parent, name);
       // The node lives on (kernel references); its nlink changed, which the host reports as
       // IN_ATTRIB on the name. A name the kernel holds no node for needs no mark: the watcher
       // finds nothing to invalidate for it.
@@ -149,7 +149,7 @@ export function nameOps(c: ShareCore): NameOps {
       c.writable();
       const p = table.get(parent);
       const name = c.name(rawName);
-      c.selfChange(parent, name, 'n');
+      c.selfChange(parent, name);
       const pfd = table.fd(p);
       c.caller.run(ctx, () => sys.unlinkat(pfd, name, sys.AT.REMOVEDIR));
     },
@@ -158,7 +158,7 @@ export function nameOps(c: ShareCore): NameOps {
       c.writable();
       const p = table.get(parent);
       const name = c.name(rawName);
-      c.selfChange(parent, name, 'n');
+      c.selfChange(parent, name);
       const pfd = table.fd(p);
       c.caller.run(ctx, () => sys.symlinkat(target, pfd, name));
       return c.enter(p, name);
@@ -169,7 +169,7 @@ export function nameOps(c: ShareCore): NameOps {
       const node = table.get(id);
       const p = table.get(newparent);
       const name = c.name(rawName);
-      c.selfChange(newparent, name, 'n');
+      c.selfChange(newparent, name);
       c.selfNode(node, 'a');
       const src = c.procPath(node);
       const pfd = table.fd(p);
@@ -186,8 +186,8 @@ export function nameOps(c: ShareCore): NameOps {
       const np = table.get(newparent);
       const name = c.name(rawName);
       const newname = c.name(rawNew);
-      c.selfChange(parent, name, 'n');
-      c.selfChange(newparent, newname, 'n');
+      c.selfChange(parent, name);
+      c.selfChange(newparent, newname);
       const pfd = table.fd(p);
       const npfd = table.fd(np);
       c.caller.run(ctx, () => sys.renameat2(pfd, name, npfd, newname, flags));

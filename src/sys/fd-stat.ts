@@ -84,6 +84,11 @@ function u64b(lo: number, hi: number): bigint {
   return hi < 0x200000 ? BigInt(hi * TWO32 + lo) : (BigInt(hi) << 32n) | BigInt(lo);
 }
 
+/** The struct statx_timestamp { s64 tv_sec; u32 tv_nsec; s32 __reserved } at word `w`. */
+function stamp(u: Uint32Array, i: Int32Array, w: number): StatxTimestamp {
+  return { sec: i[w + 1]! * TWO32 + u[w]!, nsec: u[w + 2]! };
+}
+
 /**
  * Decode a 256-byte `struct statx`. Read through 32-bit views when the buffer is
  * 4-byte aligned (every buffer this module fills is): Buffer's read methods and
@@ -91,7 +96,8 @@ function u64b(lo: number, hi: number): bigint {
  * (x86_64 and arm64, the architectures ffi.ts has syscall numbers for).
  */
 export function decodeStatx(b: Buffer): Statx {
-  if ((b.byteOffset & 3) !== 0 || b.length < 256) return decodeStatx(Buffer.from(b.subarray(0, 256)));
+  if (b.length < 256) throw new RangeError(`struct statx is 256 bytes, got ${b.length}`);
+  if ((b.byteOffset & 3) !== 0) return decodeStatx(Buffer.from(b.subarray(0, 256))); // a pooled copy is aligned
   const u = b === STATX_BUF ? STATX_U32 : new Uint32Array(b.buffer, b.byteOffset, 64);
   const i = b === STATX_BUF ? STATX_I32 : new Int32Array(b.buffer, b.byteOffset, 64);
   return {
@@ -106,11 +112,10 @@ export function decodeStatx(b: Buffer): Statx {
     size: u64n(u[10]!, u[11]!),
     blocks: u64n(u[12]!, u[13]!),
     attributes_mask: u64b(u[14]!, u[15]!),
-    // struct statx_timestamp { s64 tv_sec; u32 tv_nsec; s32 __reserved }
-    atime: { sec: i[17]! * TWO32 + u[16]!, nsec: u[18]! },
-    btime: { sec: i[21]! * TWO32 + u[20]!, nsec: u[22]! },
-    ctime: { sec: i[25]! * TWO32 + u[24]!, nsec: u[26]! },
-    mtime: { sec: i[29]! * TWO32 + u[28]!, nsec: u[30]! },
+    atime: stamp(u, i, 16),
+    btime: stamp(u, i, 20),
+    ctime: stamp(u, i, 24),
+    mtime: stamp(u, i, 28),
     rdev_major: u[32]!,
     rdev_minor: u[33]!,
     dev_major: u[34]!,

@@ -108,6 +108,8 @@ test('decodeStatx: an unaligned copy decodes the same; negative times and 64-bit
   assert.equal(a.mtime.sec, 2 ** 33 + 1);
   assert.equal(a.mnt_id, 123n);
   assert.equal(a.subvol, 0n);
+  assert.throws(() => decodeStatx(b.subarray(0, 255)), RangeError);
+  assert.throws(() => decodeStatx(shifted.subarray(1, 200)), RangeError);
 });
 
 test('fchmodFd changes the mode through an O_PATH fd, and fails like chmod', (t) => {

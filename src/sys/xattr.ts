@@ -41,14 +41,14 @@ function readSized(call: (buf: Buffer | null, size: number) => number, syscall: 
 /** `readSized`, but failing with `quiet` (ENODATA: no such attribute) returns undefined, building no error. */
 function readSizedUnless(call: (buf: Buffer | null, size: number) => number, quiet: number, syscall: string, path?: PathLike): Buffer | undefined {
   for (let attempt = 0; ; attempt++) {
-    const size = quiet === 0 ? check(call(null, 0), syscall, path) : checkUnless(call(null, 0), quiet, syscall, path);
+    const size = checkUnless(call(null, 0), quiet, syscall, path); // quiet 0: no failure is quiet
     if (size === undefined) return undefined;
     if (size === 0) return Buffer.alloc(0);
     const buf = Buffer.allocUnsafe(size);
     const n = call(buf, size);
     if (n >= 0) return buf.subarray(0, n);
     const err = sysError(syscall, path);
-    if (quiet !== 0 && -err.errno === quiet) return undefined; // removed between the two calls
+    if (-err.errno === quiet) return undefined; // removed between the two calls
     if (err.code !== 'ERANGE' || attempt >= 16) throw err;
   }
 }
